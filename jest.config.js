@@ -1,0 +1,13 @@
+/** Jest: TypeScript through ts-jest (transpile only; `tsc --noEmit` type-checks separately). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  collectCoverageFrom: ['server/**/*.ts', 'resources/**/*.ts', 'integrations/**/*.ts', 'profiles/**/*.ts'],
+  coverageReporters: ['text-summary', 'json-summary'],
+  coverageThreshold: { global: { lines: 90 } },
+  testTimeout: 60000,
+  maxWorkers: 2,
+};

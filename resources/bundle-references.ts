@@ -1,0 +1,50 @@
+// Reference rewriting for transaction Bundles (R4 http.html#trules): a `reference` naming an entry's
+// fullUrl or a conditional reference (`Type?criteria`) becomes the `Type/id` the transaction assigned or
+// found; a fullUrl also is replaced where it stands whole in any other string element (uri, url, ...) and
+// in the narrative's `href` and `src` attributes.
+import type { Resource } from '@medplum/fhirtypes';
+
+export const isConditionalReference = (reference: string): boolean => /^[A-Z][A-Za-z]+\?/.test(reference);
+
+/** Returns a copy of the resource with mapped references replaced; unmapped ones are kept. */
+export function rewriteReferences(resource: Resource, mapping: ReadonlyMap<string, string>): Resource {
+  if (mapping.size === 0) return resource;
+  return rewrite(resource, mapping, '') as Resource;
+}
+
+function rewrite(value: unknown, mapping: ReadonlyMap<string, string>, key: string): unknown {
+  if (Array.isArray(value)) return value.map((item) => rewrite(item, mapping, key));
+  if (typeof value === 'string') return rewriteString(value, mapping, key);
+  if (typeof value !== 'object' || value === null) return value;
+  const result: Record<string, unknown> = {};
+  for (const [childKey, child] of Object.entries(value)) result[childKey] = rewrite(child, mapping, childKey);
+  return result;
+}
+
+function rewriteString(value: string, mapping: ReadonlyMap<string, string>, key: string): string {
+  if (key === 'div') return rewriteNarrative(value, mapping);
+  const target = mapping.get(value);
+  if (target === undefined) return value;
+  // Conditional references are only meaningful in Reference.reference.
+  return key === 'reference' || !isConditionalReference(value) ? target : value;
+}
+
+function rewriteNarrative(div: string, mapping: ReadonlyMap<string, string>): string {
+  return div.replace(/\b(href|src)="([^"]*)"/g, (whole, attribute: string, url: string) => {
+    const target = isConditionalReference(url) ? undefined : mapping.get(url);
+    return target === undefined ? whole : `${attribute}="${target}"`;
+  });
+}
+
+/** Every conditional reference (`Type?criteria`) in the resource. */
+export function conditionalReferences(resource: unknown, into: Set<string> = new Set()): Set<string> {
+  if (Array.isArray(resource)) {
+    for (const item of resource) conditionalReferences(item, into);
+  } else if (typeof resource === 'object' && resource !== null) {
+    for (const [key, child] of Object.entries(resource)) {
+      if (key === 'reference' && typeof child === 'string' && isConditionalReference(child)) into.add(child);
+      else conditionalReferences(child, into);
+    }
+  }
+  return into;
+}

@@ -1,0 +1,417 @@
+// The only way to read or write resources. One repository per request carries the caller's AccessContext;
+// it checks input, validates, versions, indexes and writes through the store in one transaction.
+import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { Operation } from 'fast-json-patch';
+import type { AccessContext } from './access';
+import { nextTimestamp } from './clock';
+import { badRequest, gone, informational, invalidResource, notFound, preconditionFailed } from './errors';
+import { assertValidId, newId } from './ids';
+import { applyJsonPatch } from './patch';
+import { extractIndexEntries } from './search/extract';
+import { parseSearchParams, type ParsedSearch, type SearchParamPairs } from './search/parse';
+import type { SearchParameterRegistry } from './search/registry';
+import type {
+  HistoryQuery,
+  Page,
+  ResourceStore,
+  StoreReader,
+  StoreTransaction,
+  StoredVersion,
+  WriteMethod,
+} from './store/port';
+import { hasErrors, validateResource } from './validation';
+import { isResourceType } from './definitions';
+
+export interface RepositoryServices {
+  store: ResourceStore;
+  registry: SearchParameterRegistry;
+}
+
+export interface WriteResult {
+  /** True when a new resource came into being (201), false for an update or an existing match (200). */
+  created: boolean;
+  stored: StoredVersion;
+  /** Set when nothing was written: a conditional create that matched, or an update with no change. */
+  outcome?: OperationOutcome;
+}
+
+export interface DeleteResult {
+  /** The deletion version, absent when there was nothing to delete. */
+  stored?: StoredVersion;
+  deletedCount: number;
+}
+
+export interface WriteOptions {
+  /** Version id from If-Match; the write fails with 412 unless it is the current version. */
+  ifMatch?: number;
+}
+
+/** Conditional deletes delete at most this many resources; more matches are a 412. */
+export const MAX_CONDITIONAL_DELETE = 100;
+
+export class Repository {
+  constructor(
+    private readonly services: RepositoryServices,
+    readonly access: AccessContext,
+    /** Set while the repository works inside a store transaction (transaction Bundles). */
+    private readonly tx?: StoreTransaction,
+  ) {}
+
+  get registry(): SearchParameterRegistry {
+    return this.services.registry;
+  }
+
+  /** Search-parameter types the store can query. */
+  get searchableTypes(): ReadonlySet<string> {
+    return this.services.store.searchableTypes;
+  }
+
+  /** Runs `work` with a repository whose every read and write belongs to one atomic store transaction. */
+  withTransaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
+    if (this.tx) return work(this);
+    return this.services.store.transaction((tx) => work(new Repository(this.services, this.access, tx)));
+  }
+
+  async create(
+    type: string,
+    resource: Resource,
+    options: { ifNoneExist?: SearchParamPairs; id?: string } = {},
+  ): Promise<WriteResult> {
+    this.checkBody(resource, type);
+    this.checkValid(resource);
+    return this.write(async (tx) => {
+      if (options.ifNoneExist) {
+        const match = await this.conditionalMatch(tx, type, options.ifNoneExist, 'If-None-Exist');
+        if (match)
+          return {
+            created: false,
+            stored: match,
+            outcome: informational('A matching resource exists; nothing was created'),
+          };
+      }
+      const stored = await this.writeVersion(tx, resource, options.id ?? newId(), 1, 'POST');
+      return { created: true, stored };
+    });
+  }
+
+  async read(resourceType: string, id: string): Promise<StoredVersion> {
+    this.checkType(resourceType);
+    assertValidId(id);
+    const stored = await this.reader.readCurrent(resourceType, id);
+    if (!stored) throw notFound(`${resourceType}/${id} is not known`);
+    if (stored.deleted) throw deletedError(stored);
+    return stored;
+  }
+
+  async vread(resourceType: string, id: string, versionId: number): Promise<StoredVersion> {
+    this.checkType(resourceType);
+    assertValidId(id);
+    const stored = await this.reader.readVersion(resourceType, id, versionId);
+    if (!stored) throw notFound(`${resourceType}/${id} has no version ${versionId}`);
+    if (stored.deleted) throw deletedError(stored);
+    return stored;
+  }
+
+  /** Update, or create with the client's id when the resource does not exist (update-as-create). */
+  async update(resourceType: string, id: string, resource: Resource, options: WriteOptions = {}): Promise<WriteResult> {
+    this.checkType(resourceType);
+    assertValidId(id);
+    this.checkBody(resource, resourceType);
+    if (resource.id === undefined) throw badRequest('The resource in an update must have an id', 'id');
+    if (resource.id !== id)
+      throw badRequest(`The resource id "${resource.id}" does not match the URL id "${id}"`, 'id');
+    this.checkValid(resource);
+    return this.write((tx) => this.updateInTx(tx, resource, options));
+  }
+
+  /** PUT [type]?criteria: 0 matches create, 1 updates it, several are a 412. */
+  async conditionalUpdate(
+    resourceType: string,
+    criteria: SearchParamPairs,
+    resource: Resource,
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
+    this.checkType(resourceType);
+    this.checkBody(resource, resourceType);
+    this.checkValid(resource);
+    return this.write(async (tx) => {
+      const match = await this.conditionalMatch(tx, resourceType, criteria, 'conditional update');
+      if (!match) {
+        if (resource.id !== undefined) assertValidId(resource.id);
+        return this.updateInTx(tx, { ...resource, id: resource.id ?? newId() }, options);
+      }
+      if (resource.id !== undefined && resource.id !== match.id) {
+        throw badRequest(`The resource id "${resource.id}" does not match the resource the criteria found`, 'id');
+      }
+      return this.updateInTx(tx, { ...resource, id: match.id }, options);
+    });
+  }
+
+  async patch(
+    resourceType: string,
+    id: string,
+    operations: Operation[],
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
+    this.checkType(resourceType);
+    assertValidId(id);
+    return this.write(async (tx) => {
+      const current = await tx.readCurrent(resourceType, id);
+      if (!current) throw notFound(`${resourceType}/${id} is not known`);
+      if (current.deleted) throw deletedError(current);
+      return this.patchInTx(tx, current, operations, options);
+    });
+  }
+
+  async conditionalPatch(
+    resourceType: string,
+    criteria: SearchParamPairs,
+    operations: Operation[],
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
+    this.checkType(resourceType);
+    return this.write(async (tx) => {
+      const match = await this.conditionalMatch(tx, resourceType, criteria, 'conditional patch');
+      if (!match) throw notFound('No resource matches the conditional patch criteria');
+      return this.patchInTx(tx, match, operations, options);
+    });
+  }
+
+  async delete(resourceType: string, id: string, options: WriteOptions = {}): Promise<DeleteResult> {
+    this.checkType(resourceType);
+    assertValidId(id);
+    return this.write(async (tx) => {
+      const current = await tx.readCurrent(resourceType, id);
+      if (!current) {
+        if (options.ifMatch !== undefined) throw preconditionFailed(`${resourceType}/${id} does not exist (If-Match)`);
+        throw notFound(`${resourceType}/${id} is not known`);
+      }
+      checkIfMatch(current, options.ifMatch);
+      if (current.deleted) return { deletedCount: 0 };
+      return { stored: await this.deleteVersion(tx, current), deletedCount: 1 };
+    });
+  }
+
+  /** DELETE [type]?criteria: deletes every match, up to MAX_CONDITIONAL_DELETE (more is a 412). */
+  async conditionalDelete(resourceType: string, criteria: SearchParamPairs): Promise<DeleteResult> {
+    this.checkType(resourceType);
+    return this.write(async (tx) => {
+      const { query } = this.parseCriteria(resourceType, criteria, 'conditional delete');
+      const page = await tx.search({ ...query, count: MAX_CONDITIONAL_DELETE, total: 'none' });
+      if (page.next) {
+        throw preconditionFailed(
+          `More than ${MAX_CONDITIONAL_DELETE} resources match the conditional delete; narrow the criteria`,
+        );
+      }
+      let stored: StoredVersion | undefined;
+      for (const match of page.entries) stored = await this.deleteVersion(tx, match);
+      return { stored: page.entries.length === 1 ? stored : undefined, deletedCount: page.entries.length };
+    });
+  }
+
+  async history(query: HistoryQuery): Promise<Page<StoredVersion>> {
+    if (query.resourceType) this.checkType(query.resourceType);
+    if (query.id !== undefined) assertValidId(query.id);
+    return this.reader.history(query);
+  }
+
+  /** Parses the parameters and runs the search; unknown parameters are reported (or a 400 when strict). */
+  async search(
+    resourceTypes: string[],
+    params: SearchParamPairs,
+    options: { strict?: boolean } = {},
+  ): Promise<{ parsed: ParsedSearch; page: Page<StoredVersion> }> {
+    for (const type of resourceTypes) this.checkType(type);
+    const parsed = parseSearchParams(this.registry, resourceTypes, params, { strict: options.strict ?? false });
+    return { parsed, page: await this.reader.search(parsed.query) };
+  }
+
+  /** Validation without storing ($validate): every issue, errors and warnings. */
+  validate(resource: unknown, profiles: string[] = []): OperationOutcomeIssue[] {
+    if (!isObject(resource) || typeof resource.resourceType !== 'string') {
+      throw badRequest('The body must be a FHIR resource');
+    }
+    this.checkType(resource.resourceType);
+    return validateResource(resource as unknown as Resource, { profiles });
+  }
+
+  private get reader(): StoreReader {
+    return this.tx ?? this.services.store;
+  }
+
+  private write<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    if (this.tx) return work(this.tx);
+    return this.services.store.transaction(work);
+  }
+
+  private async updateInTx(tx: StoreTransaction, resource: Resource, options: WriteOptions): Promise<WriteResult> {
+    const id = resource.id as string;
+    const current = await tx.readCurrent(resource.resourceType, id);
+    if (!current) {
+      if (options.ifMatch !== undefined)
+        throw preconditionFailed(`${resource.resourceType}/${id} does not exist (If-Match)`);
+      return { created: true, stored: await this.writeVersion(tx, resource, id, 1, 'PUT') };
+    }
+    checkIfMatch(current, options.ifMatch);
+    if (!current.deleted && sameContent(current, resource)) {
+      return {
+        created: false,
+        stored: current,
+        outcome: informational('No change: the resource is identical to the current version'),
+      };
+    }
+    const stored = await this.writeVersion(tx, resource, id, current.versionId + 1, 'PUT');
+    return { created: current.deleted, stored };
+  }
+
+  private async patchInTx(
+    tx: StoreTransaction,
+    current: StoredVersion,
+    operations: Operation[],
+    options: WriteOptions,
+  ): Promise<WriteResult> {
+    checkIfMatch(current, options.ifMatch);
+    const patched = applyJsonPatch(JSON.parse(current.json as string) as Resource, operations);
+    this.checkBody(patched, current.resourceType);
+    this.checkValid(patched);
+    if (sameContent(current, patched)) {
+      return {
+        created: false,
+        stored: current,
+        outcome: informational('No change: the patch left the resource as it was'),
+      };
+    }
+    return { created: false, stored: await this.writeVersion(tx, patched, current.id, current.versionId + 1, 'PATCH') };
+  }
+
+  private async writeVersion(
+    tx: StoreTransaction,
+    resource: Resource,
+    id: string,
+    versionId: number,
+    method: WriteMethod,
+  ): Promise<StoredVersion> {
+    const lastUpdated = nextTimestamp();
+    const { resourceType, id: _ignoredId, meta, ...rest } = resource;
+    const withMeta = {
+      resourceType,
+      id,
+      meta: { ...meta, versionId: String(versionId), lastUpdated: new Date(lastUpdated).toISOString() },
+      ...rest,
+    } as Resource;
+    const stored: StoredVersion = {
+      resourceType,
+      id,
+      versionId,
+      lastUpdated,
+      deleted: false,
+      method,
+      json: JSON.stringify(withMeta),
+    };
+    await tx.writeVersion({ ...stored, index: extractIndexEntries(this.registry, withMeta) });
+    return stored;
+  }
+
+  private async deleteVersion(tx: StoreTransaction, current: StoredVersion): Promise<StoredVersion> {
+    const stored: StoredVersion = {
+      resourceType: current.resourceType,
+      id: current.id,
+      versionId: current.versionId + 1,
+      lastUpdated: nextTimestamp(),
+      deleted: true,
+      method: 'DELETE',
+    };
+    await tx.writeVersion({ ...stored, index: [] });
+    return stored;
+  }
+
+  /** The single current match of conditional criteria, undefined for none, 412 for several. */
+  private async conditionalMatch(
+    reader: StoreReader,
+    resourceType: string,
+    criteria: SearchParamPairs,
+    what: string,
+  ): Promise<StoredVersion | undefined> {
+    const { query } = this.parseCriteria(resourceType, criteria, what);
+    const page = await reader.search({ ...query, count: 2, total: 'none', sort: [] });
+    if (page.entries.length > 1) throw preconditionFailed(`More than one resource matches the ${what} criteria`);
+    return page.entries[0];
+  }
+
+  /** Conditional criteria are always strict: an ignored parameter could match (and overwrite) everything. */
+  private parseCriteria(resourceType: string, criteria: SearchParamPairs, what: string): ParsedSearch {
+    const parsed = parseSearchParams(this.registry, [resourceType], criteria, { strict: true });
+    if (parsed.query.conditions.length === 0)
+      throw badRequest(`The ${what} criteria must contain at least one search parameter`);
+    return parsed;
+  }
+
+  private checkType(resourceType: string): void {
+    if (!isResourceType(resourceType)) throw notFound(`Unknown resource type "${resourceType}"`);
+  }
+
+  private checkBody(resource: Resource, expectedType: string): void {
+    if (!isObject(resource)) throw badRequest('The body must be a FHIR resource');
+    if (resource.resourceType !== expectedType) {
+      throw badRequest(
+        `The resourceType "${String(resource.resourceType)}" does not match the URL type "${expectedType}"`,
+        'resourceType',
+      );
+    }
+    this.checkType(expectedType);
+    if (resource.id !== undefined && typeof resource.id === 'string') assertValidId(resource.id);
+  }
+
+  private checkValid(resource: Resource): void {
+    const issues = validateResource(withoutServerMeta(resource));
+    if (hasErrors(issues)) throw invalidResource(issues);
+  }
+}
+
+/** The server sets meta.versionId and meta.lastUpdated, so whatever the client sent there is not judged. */
+function withoutServerMeta(resource: Resource): Resource {
+  if (!resource.meta) return resource;
+  const { versionId: _v, lastUpdated: _l, ...meta } = resource.meta;
+  const { meta: _meta, ...rest } = resource;
+  return Object.keys(meta).length > 0 ? { ...rest, meta } : (rest as Resource);
+}
+
+function checkIfMatch(current: StoredVersion, ifMatch: number | undefined): void {
+  if (ifMatch !== undefined && ifMatch !== current.versionId) {
+    throw preconditionFailed(
+      `Version conflict: If-Match names version ${ifMatch}, the current version is ${current.versionId}`,
+    );
+  }
+}
+
+function deletedError(stored: StoredVersion) {
+  const error = gone(`${stored.resourceType}/${stored.id} was deleted`);
+  return Object.assign(error, { stored });
+}
+
+/** True when the resource equals the stored version apart from the server-owned meta fields. */
+function sameContent(current: StoredVersion, resource: Resource): boolean {
+  if (current.deleted || !current.json) return false;
+  return canonical(JSON.parse(current.json) as Resource) === canonical(resource);
+}
+
+function canonical(resource: Resource): string {
+  const { meta, ...rest } = resource;
+  const { versionId: _v, lastUpdated: _l, ...keptMeta } = meta ?? {};
+  return stableStringify(Object.keys(keptMeta).length ? { ...rest, meta: keptMeta } : rest);
+}
+
+function stableStringify(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (isObject(value)) {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableStringify(value[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,153 @@
+// Parses the values of one search parameter by its type and modifier (FHIR R4 search, section 3.1.1.4-5):
+// prefixes, implicit ranges of dates and numbers, token and reference forms, and the `\` escapes.
+import { badRequest } from '../errors';
+import { MAX_INSTANT, MIN_INSTANT } from './index-entry';
+import type { Condition, Prefix, QuantityValue, RangeValue, ReferenceValue, TokenValue } from './query';
+import { normalizeString } from './types/string';
+import { dateRange } from './types/date';
+import { numberRange } from './types/number';
+
+const PREFIXES = new Set<Prefix>(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap']);
+
+/** Splits on commas that are not escaped; escapes stay in place for the type parser. */
+export function splitOrValues(value: string): string[] {
+  return splitUnescaped(value, ',');
+}
+
+type ValueParser = (code: string, modifier: string | undefined, values: string[], name: string) => Condition | string;
+
+const PARSERS: Record<string, ValueParser> = {
+  string: (code, modifier, values) => {
+    if (modifier === 'exact') return { kind: 'string', param: code, match: 'exact', values: values.map(unescape) };
+    if (modifier !== undefined && modifier !== 'contains') return unsupportedModifier(modifier);
+    const normalized = values.map((v) => normalizeString(unescape(v)));
+    return { kind: 'string', param: code, match: modifier === 'contains' ? 'contains' : 'start', values: normalized };
+  },
+  token: (code, modifier, values, name) => {
+    if (modifier === 'text')
+      return { kind: 'token-text', param: code, values: values.map((v) => normalizeString(unescape(v))) };
+    if (modifier === 'of-type')
+      return { kind: 'token-of-type', param: code, values: values.map((v) => ofType(v, name)) };
+    if (modifier !== undefined && modifier !== 'not') return unsupportedModifier(modifier);
+    return { kind: 'token', param: code, values: values.map(token), not: modifier === 'not' };
+  },
+  date: (code, modifier, values, name) => {
+    if (modifier !== undefined) return unsupportedModifier(modifier);
+    return { kind: 'date', param: code, values: values.map((v) => prefixed(v, name, dateRangeOf)) };
+  },
+  number: (code, modifier, values, name) => {
+    if (modifier !== undefined) return unsupportedModifier(modifier);
+    return { kind: 'number', param: code, values: values.map((v) => prefixed(v, name, numberRangeOf)) };
+  },
+  quantity: (code, modifier, values, name) => {
+    if (modifier !== undefined) return unsupportedModifier(modifier);
+    return { kind: 'quantity', param: code, values: values.map((v) => quantity(v, name)) };
+  },
+  reference: (code, modifier, values) => {
+    if (modifier === 'identifier') return { kind: 'reference-identifier', param: code, values: values.map(token) };
+    if (modifier !== undefined && !/^[A-Z][A-Za-z]+$/.test(modifier)) return unsupportedModifier(modifier);
+    return { kind: 'reference', param: code, values: values.map((v) => reference(unescape(v), modifier)) };
+  },
+  uri: (code, modifier, values) => {
+    if (modifier !== undefined && modifier !== 'above' && modifier !== 'below') return unsupportedModifier(modifier);
+    return { kind: 'uri', param: code, match: modifier ?? 'exact', values: values.map(unescape) };
+  },
+};
+
+export function parseConditionValues(
+  paramType: string,
+  code: string,
+  modifier: string | undefined,
+  values: string[],
+  name: string,
+): Condition | string {
+  if (modifier === 'missing') {
+    if (values.length !== 1 || (values[0] !== 'true' && values[0] !== 'false')) {
+      throw badRequest(`${name} must be true or false`, name);
+    }
+    return { kind: 'missing', param: code, paramType, missing: values[0] === 'true' };
+  }
+  const parser = PARSERS[paramType];
+  if (!parser) return `${paramType} parameters are not supported yet`;
+  return parser(code, modifier, values, name);
+}
+
+function unsupportedModifier(modifier: string): string {
+  return `modifier :${modifier} is not supported for this parameter`;
+}
+
+function token(value: string): TokenValue {
+  const parts = splitUnescaped(value, '|').map(unescape);
+  if (parts.length === 1) return { code: parts[0] };
+  const [system, code] = parts;
+  return { system: system === '' ? null : system, code: code === '' ? undefined : code };
+}
+
+function ofType(value: string, name: string): { typeSystem?: string; typeCode: string; value: string } {
+  const parts = splitUnescaped(value, '|').map(unescape);
+  if (parts.length !== 3 || !parts[1] || !parts[2]) throw badRequest(`${name} values must be system|code|value`, name);
+  return { typeSystem: parts[0] || undefined, typeCode: parts[1], value: parts[2] };
+}
+
+function reference(value: string, typeModifier: string | undefined): ReferenceValue {
+  const local = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[^/]+)?$/.exec(value);
+  if (local) return { targetType: local[1], targetId: local[2] };
+  if (/^[a-z][a-z0-9+.-]*:/i.test(value)) return { url: value.replace(/\|.*$/, '') };
+  return { targetType: typeModifier, targetId: value };
+}
+
+function quantity(value: string, name: string): QuantityValue {
+  const [number, system, code] = splitUnescaped(value, '|').map(unescape);
+  const range = prefixed(number, name, numberRangeOf);
+  const result: QuantityValue = { ...range };
+  if (code !== undefined && code !== '') result.code = code;
+  if (system !== undefined && system !== '') result.system = system;
+  return result;
+}
+
+function prefixed(
+  value: string,
+  name: string,
+  toRange: (text: string) => { low: number; high: number } | undefined,
+): RangeValue {
+  const prefix = value.slice(0, 2) as Prefix;
+  const hasPrefix = PREFIXES.has(prefix) && !/^\d/.test(value);
+  const text = hasPrefix ? value.slice(2) : value;
+  const range = toRange(text);
+  if (!range) throw badRequest(`${name}: "${value}" is not a valid value`, name);
+  return { prefix: hasPrefix ? prefix : 'eq', ...range };
+}
+
+function dateRangeOf(text: string): { low: number; high: number } | undefined {
+  const range = dateRange(text);
+  if (!range || range.low <= MIN_INSTANT || range.high >= MAX_INSTANT) return undefined;
+  return range;
+}
+
+function numberRangeOf(text: string): { low: number; high: number } | undefined {
+  if (!/^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(text)) return undefined;
+  return numberRange(text);
+}
+
+function splitUnescaped(value: string, separator: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '\\' && i + 1 < value.length) {
+      current += c + value[i + 1];
+      i++;
+    } else if (c === separator) {
+      parts.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  parts.push(current);
+  return parts;
+}
+
+function unescape(value: string): string {
+  return value.replace(/\\([\\,$|])/g, '$1');
+}

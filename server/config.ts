@@ -1,0 +1,82 @@
+// Every setting of the server, read once from the environment and typed. The README's configuration table
+// lists the same names and defaults; keep the two in step.
+import path from 'node:path';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export type SqliteSynchronous = 'FULL' | 'NORMAL';
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Public base URL of the FHIR API, used in Location headers, links and fullUrls. */
+  baseUrl: string;
+  dataDir: string;
+  mongodbUrl: string | undefined;
+  logLevel: LogLevel;
+  /** Largest accepted request body in bytes. */
+  maxBodyBytes: number;
+  /** SQLite `synchronous` pragma: FULL survives power loss, NORMAL only a process crash. */
+  sqliteSynchronous: SqliteSynchronous;
+  /** Grace period for in-flight requests on SIGTERM/SIGINT. */
+  shutdownTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, 'PORT', 8080, 0, 65535);
+  const host = env.HOST || '127.0.0.1';
+  const publicHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const baseUrl = (env.BASE_URL || `http://${publicHost}:${port}/fhir`).replace(/\/+$/, '');
+  return {
+    port,
+    host,
+    baseUrl,
+    dataDir: path.resolve(env.DATA_DIR || './data'),
+    mongodbUrl: env.MONGODB_URL || undefined,
+    logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+    maxBodyBytes: byteSize(env, 'MAX_BODY_SIZE', 16 * 1024 * 1024),
+    sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+  };
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const match = allowed.find((a) => a.toLowerCase() === raw.toLowerCase());
+  if (!match) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return match;
+}
+
+const KIB = 1024;
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: KIB,
+  kb: KIB,
+  m: KIB ** 2,
+  mb: KIB ** 2,
+  g: KIB ** 3,
+  gb: KIB ** 3,
+};
+
+function byteSize(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const match = /^(\d+)\s*([kmg]?b?)$/i.exec(raw.trim());
+  if (!match) throw new ConfigError(`${name} must be a size such as 16mb or 1048576, got "${raw}"`);
+  return Number(match[1]) * UNITS[match[2].toLowerCase()];
+}

@@ -1,0 +1,125 @@
+// metadata: the CapabilityStatement, generated from the routing table, the operations, the search-parameter
+// registry and what the store can query, so it never claims what is not there.
+import type {
+  CapabilityStatement,
+  CapabilityStatementRestResource,
+  CapabilityStatementRestResourceSearchParam,
+} from '@medplum/fhirtypes';
+import { resourceTypes } from '../../resources/definitions';
+import type { SearchParameterRegistry } from '../../resources/search/registry';
+import { OPERATIONS } from '../operations';
+import type { FhirRequest, FhirResponse } from './context';
+import { ROUTES } from './router';
+
+export const SOFTWARE = { name: 'HMS FHIR Server', version: '0.1.0' };
+
+type Interaction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
+type SystemInteraction = 'transaction' | 'batch' | 'search-system' | 'history-system';
+
+export async function capabilitiesInteraction(request: FhirRequest): Promise<FhirResponse> {
+  return {
+    status: 200,
+    body: { resource: buildCapabilityStatement(request.baseUrl, request.repo.registry, request.repo.searchableTypes) },
+  };
+}
+
+export function buildCapabilityStatement(
+  baseUrl: string,
+  registry: SearchParameterRegistry,
+  searchableTypes: ReadonlySet<string>,
+): CapabilityStatement {
+  const interactions = new Set(ROUTES.map((r) => r.interaction));
+  const typeInteractions = (
+    [
+      'read',
+      'vread',
+      'update',
+      'patch',
+      'delete',
+      'history-instance',
+      'history-type',
+      'create',
+      'search-type',
+    ] as Interaction[]
+  ).filter((code) => interactions.has(code));
+  const systemInteractions: SystemInteraction[] = ['transaction', 'batch', 'search-system', 'history-system'];
+  const supported = systemInteractions.filter(
+    (code) => interactions.has(code) || (code === 'batch' && interactions.has('transaction')),
+  );
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString(),
+    kind: 'instance',
+    software: SOFTWARE,
+    implementation: { description: 'HMS FHIR R4 server', url: baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    patchFormat: ['application/json-patch+json'],
+    rest: [
+      {
+        mode: 'server',
+        resource: resourceTypes().map((type) =>
+          resourceCapability(type, typeInteractions, interactions, registry, searchableTypes),
+        ),
+        interaction: supported.map((code) => ({ code })),
+        searchParam: [
+          { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
+          {
+            name: '_lastUpdated',
+            type: 'date',
+            definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated',
+          },
+        ],
+        operation: OPERATIONS.filter((o) => o.definition.system).map((o) => ({
+          name: o.definition.code,
+          definition: o.definition.url as string,
+        })),
+      },
+    ],
+  };
+}
+
+function resourceCapability(
+  type: string,
+  typeInteractions: Interaction[],
+  interactions: Set<string>,
+  registry: SearchParameterRegistry,
+  searchableTypes: ReadonlySet<string>,
+): CapabilityStatementRestResource {
+  return {
+    type: type as CapabilityStatementRestResource['type'],
+    profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+    interaction: typeInteractions.map((code) => ({ code })),
+    versioning: 'versioned-update',
+    readHistory: true,
+    updateCreate: true,
+    conditionalCreate: true,
+    conditionalRead: 'full-support',
+    conditionalUpdate: interactions.has('conditional-update'),
+    conditionalDelete: interactions.has('conditional-delete') ? 'multiple' : 'not-supported',
+    searchParam: searchParams(type, registry, searchableTypes),
+    operation: OPERATIONS.filter((o) => o.definition.type || o.definition.instance).map((o) => ({
+      name: o.definition.code,
+      definition: o.definition.url as string,
+    })),
+  };
+}
+
+function searchParams(
+  type: string,
+  registry: SearchParameterRegistry,
+  searchableTypes: ReadonlySet<string>,
+): CapabilityStatementRestResourceSearchParam[] {
+  const params: CapabilityStatementRestResourceSearchParam[] = [];
+  for (const definition of registry.forResourceType(type)) {
+    const onRow = definition.code === '_id' || definition.code === '_lastUpdated';
+    if (!onRow && !searchableTypes.has(definition.type)) continue;
+    params.push({
+      name: definition.code,
+      type: definition.type as CapabilityStatementRestResourceSearchParam['type'],
+      definition: definition.url,
+    });
+  }
+  return params;
+}

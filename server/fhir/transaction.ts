@@ -1,0 +1,121 @@
+// transaction: all entries in one store transaction (one failure: nothing stored), in the spec's order:
+// DELETE, then POST, then PUT/PATCH, then GET/HEAD. After the deletes, every create's id is fixed (a
+// matching conditional create takes the existing id) and conditional references are resolved, so urn:uuid
+// and conditional references can be rewritten everywhere before anything else is written.
+import { FhirError, badRequest, outcome, preconditionFailed } from '../../resources/errors';
+import { conditionalReferences, rewriteReferences } from '../../resources/bundle-references';
+import { newId } from '../../resources/ids';
+import type { Repository } from '../../resources/repository';
+import type { FhirMethod, FhirRequest, FhirResponse } from './context';
+import { entryLocation, entryRequest, type ParsedEntry } from './bundle-entry';
+import { parseCriteria } from './headers';
+import { dispatch } from './router';
+
+const PHASES: FhirMethod[][] = [['DELETE'], ['POST'], ['PUT', 'PATCH'], ['GET', 'HEAD']];
+const WRITES = new Set<FhirMethod>(['DELETE', 'POST', 'PUT', 'PATCH']);
+
+export async function runTransaction(request: FhirRequest, entries: ParsedEntry[]): Promise<FhirResponse[]> {
+  return request.repo.withTransaction(async (repo) => {
+    const responses: FhirResponse[] = new Array(entries.length);
+    const written = new Set<string>();
+    let references = new Map<string, string>();
+    for (const [phase, methods] of PHASES.entries()) {
+      if (phase === 1) references = await assignReferences(repo, entries);
+      for (const entry of entries.filter((e) => methods.includes(e.method))) {
+        const body =
+          entry.method !== 'PATCH' && entry.resource ? rewriteReferences(entry.resource, references) : entry.body;
+        const response = await run(() => dispatch(entryRequest(request, repo, entry, body), entry.segments), entry);
+        if (WRITES.has(entry.method)) checkWrittenOnce(response, written, entry);
+        responses[entry.index] = response;
+      }
+    }
+    return responses;
+  });
+}
+
+async function run<T>(work: () => Promise<T>, entry: ParsedEntry): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw entryError(error, entry);
+  }
+}
+
+/** A resource may be the target of only one write in a transaction (R4 transaction rules). */
+function checkWrittenOnce(response: FhirResponse, written: Set<string>, entry: ParsedEntry): void {
+  if (!response.stored) return;
+  const identity = `${response.stored.resourceType}/${response.stored.id}`;
+  if (written.has(identity)) {
+    throw entryError(badRequest(`${identity} is the target of more than one entry of the transaction`), entry);
+  }
+  written.add(identity);
+}
+
+/** Maps every fullUrl to the `Type/id` its entry will write, and every conditional reference to its match. */
+async function assignReferences(repo: Repository, entries: ParsedEntry[]): Promise<Map<string, string>> {
+  const references = new Map<string, string>();
+  for (const entry of entries) {
+    if (!entry.fullUrl) continue;
+    if (references.has(entry.fullUrl)) throw entryError(badRequest(`Duplicate fullUrl ${entry.fullUrl}`), entry);
+    const target = await run(() => entryTarget(repo, entry), entry);
+    if (target) references.set(entry.fullUrl, target);
+  }
+  for (const entry of entries) {
+    if (entry.method === 'PATCH') continue;
+    for (const reference of conditionalReferences(entry.resource)) {
+      if (!references.has(reference))
+        references.set(reference, await run(() => resolveConditional(repo, reference), entry));
+    }
+  }
+  return references;
+}
+
+/** The `Type/id` an entry will write; fixes the id of a create (or of a conditional update that creates). */
+async function entryTarget(repo: Repository, entry: ParsedEntry): Promise<string | undefined> {
+  const [type, id] = entry.segments;
+  if (!entry.resource || entry.segments.length > 2) return undefined;
+  if ((entry.method === 'PUT' || entry.method === 'PATCH') && id) return `${type}/${id}`;
+  if (entry.segments.length !== 1) return undefined;
+  if (entry.method === 'POST') {
+    const ifNoneExist = entry.entry.request?.ifNoneExist;
+    const match = ifNoneExist ? await singleMatch(repo, type, ifNoneExist) : undefined;
+    if (match) return `${type}/${match}`;
+    entry.assignedId = newId();
+    return `${type}/${entry.assignedId}`;
+  }
+  if (entry.method === 'PUT' && entry.query.length > 0) {
+    const match = await singleMatch(repo, type, new URLSearchParams(entry.query).toString());
+    if (match) return `${type}/${match}`;
+    const assigned = entry.resource.id ?? newId();
+    entry.resource = { ...entry.resource, id: assigned };
+    return `${type}/${assigned}`;
+  }
+  return undefined;
+}
+
+/** The id of the one resource matching the criteria; undefined for none or several (the entry decides). */
+async function singleMatch(repo: Repository, type: string, criteria: string): Promise<string | undefined> {
+  const { page } = await repo.search([type], [...parseCriteria(criteria), ['_count', '2']], { strict: true });
+  return page.entries.length === 1 ? page.entries[0].id : undefined;
+}
+
+async function resolveConditional(repo: Repository, reference: string): Promise<string> {
+  const type = reference.slice(0, reference.indexOf('?'));
+  const { page } = await repo.search([type], [...parseCriteria(reference), ['_count', '2']], { strict: true });
+  if (page.entries.length !== 1) {
+    const found = page.entries.length === 0 ? 'no resource' : 'more than one resource';
+    throw preconditionFailed(`The conditional reference ${reference} matches ${found}`);
+  }
+  return `${type}/${page.entries[0].id}`;
+}
+
+function entryError(error: unknown, entry: ParsedEntry): FhirError {
+  const where = entryLocation(entry);
+  if (!(error instanceof FhirError)) throw error;
+  const issues = (error.outcome.issue ?? []).map((i) => ({
+    ...i,
+    diagnostics: `${where} (${entry.method} ${entry.entry.request?.url}): ${i.diagnostics ?? ''}`,
+    expression: [where, ...(i.expression ?? [])],
+  }));
+  return new FhirError(error.status, outcome(issues), error.headers);
+}

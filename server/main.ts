@@ -1,0 +1,75 @@
+// The server process: config -> store -> app -> HTTP listener -> graceful stop on SIGTERM/SIGINT
+// (stop accepting, let in-flight requests finish, close the store).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ConfigError, loadConfig, type Config } from './config';
+import { createLogger, type Logger } from './log';
+import { createApp } from './app';
+import { openServices } from './services';
+import type { RepositoryServices } from '../resources/repository';
+
+export interface RunningServer {
+  server: http.Server;
+  services: RepositoryServices;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const services = await openServices(config);
+  const app = createApp({ services, baseUrl: config.baseUrl, maxBodyBytes: config.maxBodyBytes, logger });
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const baseUrl = config.port === 0 ? config.baseUrl.replace(/:0\//, `:${port}/`) : config.baseUrl;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= shutdown(server, services, config.shutdownTimeoutMs));
+  logger.info('listening', { baseUrl, host: config.host, port, dataDir: config.dataDir });
+  return { server, services, baseUrl, stop };
+}
+
+async function shutdown(server: http.Server, services: RepositoryServices, timeoutMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+  await closed;
+  clearTimeout(timer);
+  await services.store.close();
+}
+
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  let running: RunningServer;
+  try {
+    running = await startServer(config, logger);
+  } catch (error) {
+    logger.error('startup failed', { error: (error as Error).message });
+    process.exit(1);
+  }
+  // For people at a terminal; stdout stays pure JSON lines for log collectors.
+  process.stderr.write(`HMS FHIR server listening at ${running.baseUrl}\n`);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info('stopping', { signal });
+      void running.stop().then(() => {
+        logger.info('stopped');
+        process.exit(0);
+      });
+    });
+  }
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,5 @@
+// Every operation the server offers; routes and the CapabilityStatement are generated from this list.
+import type { FhirOperation } from './operation';
+import { validateOperation } from './validate';
+
+export const OPERATIONS: readonly FhirOperation[] = [validateOperation];

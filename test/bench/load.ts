@@ -1,0 +1,163 @@
+// HTTP load driver for loopback benchmarks: N keep-alive connections, each running requests back to back,
+// for a fixed duration or a fixed number of requests. Non-2xx answers and network errors are counted and
+// reported with samples, never dropped.
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { LatencyHistogram, type LatencySummary } from './histogram';
+
+export interface RequestSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  path: string;
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+  /** called with every answer (any status), e.g. to record the id a create returned */
+  onResponse?: (response: HttpResponse) => void;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface LoadOptions {
+  host: string;
+  port: number;
+  connections: number;
+  /** stop starting requests after this long; or give `requests` */
+  durationMs?: number;
+  /** total number of requests to send, spread over the connections */
+  requests?: number;
+  /** the request to send as number `i` (0-based, in start order) */
+  next: (i: number) => RequestSpec;
+  timeoutMs?: number;
+}
+
+export interface ErrorSample {
+  status: number | string;
+  method: string;
+  path: string;
+  detail: string;
+}
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  durationMs: number;
+  requestsPerSecond: number;
+  latency: LatencySummary;
+  statusCounts: Record<string, number>;
+  errorSamples: ErrorSample[];
+}
+
+const MAX_ERROR_SAMPLES = 5;
+const NETWORK_ERROR_PAUSE_MS = 10;
+
+/** Runs the load and resolves when every connection has finished its last request. */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  if (options.durationMs === undefined && options.requests === undefined) {
+    throw new Error('runLoad needs durationMs or requests');
+  }
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
+  const state = new RunState(options);
+  try {
+    const workers = Array.from({ length: options.connections }, () => runConnection(agent, options, state));
+    await Promise.all(workers);
+  } finally {
+    agent.destroy();
+  }
+  return state.result();
+}
+
+class RunState {
+  readonly histogram = new LatencyHistogram();
+  readonly statusCounts: Record<string, number> = {};
+  readonly errorSamples: ErrorSample[] = [];
+  private started = 0;
+  private completed = 0;
+  private errors = 0;
+  private readonly startTime = performance.now();
+  private readonly deadline: number;
+
+  constructor(private readonly options: LoadOptions) {
+    this.deadline = options.durationMs === undefined ? Infinity : this.startTime + options.durationMs;
+  }
+
+  /** The index of the next request to send, or undefined when the run is over. */
+  take(): number | undefined {
+    if (this.options.requests !== undefined && this.started >= this.options.requests) return undefined;
+    if (performance.now() >= this.deadline) return undefined;
+    return this.started++;
+  }
+
+  record(spec: RequestSpec, status: number | string, latencyMs: number, detail: () => string): void {
+    this.completed++;
+    this.histogram.recordMs(latencyMs);
+    this.statusCounts[status] = (this.statusCounts[status] ?? 0) + 1;
+    const ok = typeof status === 'number' && status >= 200 && status < 300;
+    if (ok) return;
+    this.errors++;
+    if (this.errorSamples.length < MAX_ERROR_SAMPLES) {
+      this.errorSamples.push({ status, method: spec.method, path: spec.path, detail: detail().slice(0, 500) });
+    }
+  }
+
+  result(): LoadResult {
+    const durationMs = performance.now() - this.startTime;
+    return {
+      requests: this.completed,
+      errors: this.errors,
+      durationMs,
+      requestsPerSecond: durationMs > 0 ? (this.completed * 1000) / durationMs : 0,
+      latency: this.histogram.summary(),
+      statusCounts: this.statusCounts,
+      errorSamples: this.errorSamples,
+    };
+  }
+}
+
+async function runConnection(agent: http.Agent, options: LoadOptions, state: RunState): Promise<void> {
+  for (let i = state.take(); i !== undefined; i = state.take()) {
+    const spec = options.next(i);
+    const begin = performance.now();
+    let response: HttpResponse;
+    try {
+      response = await sendRequest(agent, options, spec);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'ERROR';
+      state.record(spec, code, performance.now() - begin, () => String(err));
+      await new Promise((resolve) => setTimeout(resolve, NETWORK_ERROR_PAUSE_MS));
+      continue;
+    }
+    state.record(spec, response.status, performance.now() - begin, () => response.body.toString('utf8'));
+    spec.onResponse?.(response);
+  }
+}
+
+/** One HTTP request on `agent`, with the whole response body read. */
+export function sendRequest(
+  agent: http.Agent,
+  target: { host: string; port: number; timeoutMs?: number },
+  spec: RequestSpec,
+): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { ...spec.headers };
+    if (spec.body !== undefined) headers['Content-Length'] = Buffer.byteLength(spec.body);
+    const req = http.request(
+      { agent, host: target.host, port: target.port, method: spec.method, path: spec.path, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(target.timeoutMs ?? 30_000, () =>
+      req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })),
+    );
+    req.on('error', reject);
+    req.end(spec.body);
+  });
+}

@@ -1,0 +1,189 @@
+// Runs a server under test as a child process (so it never shares the load driver's event loop): the real
+// FHIR server from dist/server/main.js on a fresh DATA_DIR, or any script that logs a "listening" line.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface MemoryUsage {
+  /** resident set size now, MB */
+  rssMb: number;
+  /** peak resident set size so far, MB */
+  peakRssMb: number;
+}
+
+export interface ChildServerOptions {
+  script: string;
+  args?: string[];
+  env?: Record<string, string>;
+  host: string;
+  port: number;
+  /** polled with GET until 200 when the "listening" line does not come */
+  readyPath?: string;
+  startTimeoutMs?: number;
+}
+
+const STOP_TIMEOUT_MS = 15_000;
+const POLL_INTERVAL_MS = 200;
+
+export class ChildServer {
+  private readonly output: string[] = [];
+  private exited: Promise<number | null>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly host: string,
+    readonly port: number,
+  ) {
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  static async start(options: ChildServerOptions): Promise<ChildServer> {
+    const child = spawn(process.execPath, [options.script, ...(options.args ?? [])], {
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const server = new ChildServer(child, options.host, options.port);
+    await server.waitUntilReady(options);
+    return server;
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** The last lines the process wrote, for error reports. */
+  recentOutput(): string {
+    return this.output.slice(-20).join('\n');
+  }
+
+  memory(): MemoryUsage | undefined {
+    return readMemory(this.pid);
+  }
+
+  /** Sends a signal (SIGKILL for crash tests) and waits for the exit; resolves with the exit code. */
+  async kill(signal: NodeJS.Signals): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited in time; resolves with the exit code. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  private async waitUntilReady(options: ChildServerOptions): Promise<void> {
+    const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+    let listening = false;
+    this.captureOutput(() => (listening = true));
+    let exitCode: number | null | undefined;
+    void this.exited.then((code) => (exitCode = code));
+    while (Date.now() < deadline) {
+      if (exitCode !== undefined) throw new Error(`${options.script} exited (${exitCode}):\n${this.recentOutput()}`);
+      if (listening && (await isAccepting(options.host, options.port))) return;
+      if (options.readyPath && (await answersOk(options.host, options.port, options.readyPath))) return;
+      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+    }
+    await this.stop();
+    throw new Error(`${options.script} was not ready within the timeout:\n${this.recentOutput()}`);
+  }
+
+  private captureOutput(onListening: () => void): void {
+    const keep = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line.trim()) continue;
+        if (line.includes('"listening"')) onListening();
+        this.output.push(line);
+        if (this.output.length > 200) this.output.shift();
+      }
+    };
+    this.child.stdout?.on('data', keep);
+    this.child.stderr?.on('data', keep);
+  }
+}
+
+export interface FhirServerHandle {
+  server: ChildServer;
+  baseUrl: string;
+  dataDir: string;
+  /** stops the server and removes its data directory (unless asked to keep it) */
+  stop(): Promise<void>;
+}
+
+/** Starts `node dist/server/main.js` on a fresh temporary DATA_DIR. */
+export async function startFhirServer(options: {
+  mainScript: string;
+  host: string;
+  port: number;
+  keepData?: boolean;
+}): Promise<FhirServerHandle> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hms-bench-data-'));
+  const server = await ChildServer.start({
+    script: options.mainScript,
+    host: options.host,
+    port: options.port,
+    env: { PORT: String(options.port), HOST: options.host, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    readyPath: '/fhir/metadata',
+  });
+  return {
+    server,
+    baseUrl: `http://${options.host}:${options.port}/fhir`,
+    dataDir,
+    stop: async () => {
+      await server.stop();
+      if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** VmRSS and VmHWM from /proc (Linux); undefined elsewhere or after the process is gone. */
+export function readMemory(pid: number): MemoryUsage | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A port that was free a moment ago on `host`. */
+export function findFreePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function isAccepting(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function answersOk(host: string, port: number, requestPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host, port, path: requestPath, agent: false, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(false));
+  });
+}

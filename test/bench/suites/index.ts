@@ -1,0 +1,9 @@
+// The benchmark suites `npm run bench -- <suite>` can run; a new suite is one file and one line here.
+import type { BenchSuite } from '../suite';
+import { crudSuite } from './crud';
+
+export const SUITES: Record<string, BenchSuite> = {
+  [crudSuite.name]: crudSuite,
+};
+
+export const DEFAULT_SUITE = crudSuite.name;

@@ -1,0 +1,349 @@
+// The ResourceStore contract: behaviour every adapter must show, written against the port only.
+// Each adapter's test file calls describeStoreContract with a factory for a fresh, empty store.
+import type { IndexEntry } from '../../../resources/search/index-entry';
+import type { Condition, SearchQuery } from '../../../resources/search/query';
+import type { ResourceStore, StoredVersion, VersionWrite } from '../../../resources/store/port';
+
+export type StoreFactory = () => Promise<{ store: ResourceStore; cleanup: () => Promise<void> }>;
+
+let clock = Date.UTC(2026, 0, 1);
+
+export function version(
+  type: string,
+  id: string,
+  versionId: number,
+  index: IndexEntry[] = [],
+  extra: Partial<VersionWrite> = {},
+): VersionWrite {
+  clock += 1000;
+  return {
+    resourceType: type,
+    id,
+    versionId,
+    lastUpdated: clock,
+    deleted: false,
+    method: versionId === 1 ? 'POST' : 'PUT',
+    json: JSON.stringify({ resourceType: type, id, meta: { versionId: String(versionId) } }),
+    index,
+    ...extra,
+  };
+}
+
+export function query(type: string, conditions: Condition[] = [], extra: Partial<SearchQuery> = {}): SearchQuery {
+  return { resourceTypes: [type], conditions, sort: [], count: 100, total: 'accurate', ...extra };
+}
+
+const ids = (entries: StoredVersion[]) => entries.map((e) => e.id);
+
+export function describeStoreContract(name: string, factory: StoreFactory): void {
+  describe(`ResourceStore contract: ${name}`, () => {
+    let store: ResourceStore;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, cleanup } = await factory());
+    });
+    afterEach(() => cleanup());
+
+    const write = (...writes: VersionWrite[]) =>
+      store.transaction(async (tx) => {
+        for (const w of writes) await tx.writeVersion(w);
+      });
+
+    test('writes, reads the current version and any version; deletion is a version', async () => {
+      await write(version('Patient', 'a', 1));
+      await write(version('Patient', 'a', 2));
+      expect((await store.readCurrent('Patient', 'a'))?.versionId).toBe(2);
+      expect(JSON.parse((await store.readVersion('Patient', 'a', 1))!.json!).meta.versionId).toBe('1');
+      await write(version('Patient', 'a', 3, [], { deleted: true, method: 'DELETE', json: undefined }));
+      const current = await store.readCurrent('Patient', 'a');
+      expect(current).toMatchObject({ deleted: true, versionId: 3, method: 'DELETE' });
+      expect(current?.json).toBeUndefined();
+      expect(await store.readCurrent('Patient', 'nope')).toBeUndefined();
+      expect(await store.readVersion('Patient', 'a', 9)).toBeUndefined();
+      expect(await store.readCurrent('Observation', 'a')).toBeUndefined();
+    });
+
+    test('a transaction that throws leaves nothing behind; others in the same group commit', async () => {
+      const failing = store.transaction(async (tx) => {
+        await tx.writeVersion(
+          version('Patient', 'x', 1, [{ type: 'token', param: 'identifier', system: 's', code: 'x', text: null }]),
+        );
+        throw new Error('boom');
+      });
+      const succeeding = write(
+        version('Patient', 'y', 1, [{ type: 'token', param: 'identifier', system: 's', code: 'y', text: null }]),
+      );
+      await expect(failing).rejects.toThrow('boom');
+      await succeeding;
+      expect(await store.readCurrent('Patient', 'x')).toBeUndefined();
+      expect((await store.readCurrent('Patient', 'y'))?.versionId).toBe(1);
+      const found = await store.search(
+        query('Patient', [{ kind: 'token', param: 'identifier', values: [{ code: 'x' }] }]),
+      );
+      expect(found.entries).toHaveLength(0);
+    });
+
+    test('reads inside a transaction see its writes; outside reads see only committed data', async () => {
+      let outsideDuring: StoredVersion | undefined;
+      await store.transaction(async (tx) => {
+        await tx.writeVersion(version('Patient', 'z', 1));
+        expect((await tx.readCurrent('Patient', 'z'))?.versionId).toBe(1);
+        expect((await tx.search(query('Patient'))).entries).toHaveLength(1);
+        outsideDuring = await store.readCurrent('Patient', 'z');
+      });
+      expect(outsideDuring).toBeUndefined();
+      expect((await store.readCurrent('Patient', 'z'))?.versionId).toBe(1);
+    });
+
+    test('history: newest first at instance, type and system level, with paging, _since and _at', async () => {
+      await write(version('Patient', 'h1', 1));
+      const afterFirst = clock;
+      await write(version('Patient', 'h2', 1));
+      await write(version('Observation', 'o1', 1));
+      await write(version('Patient', 'h1', 2));
+      const instance = await store.history({ resourceType: 'Patient', id: 'h1', count: 10 });
+      expect(instance.entries.map((e) => e.versionId)).toEqual([2, 1]);
+      expect(instance.total).toBe(2);
+      const type = await store.history({ resourceType: 'Patient', count: 10 });
+      expect(type.entries.map((e) => `${e.id}/${e.versionId}`)).toEqual(['h1/2', 'h2/1', 'h1/1']);
+      const system = await store.history({ count: 2 });
+      expect(system.entries.map((e) => e.id)).toEqual(['h1', 'o1']);
+      const next = await store.history({ count: 2, cursor: system.next });
+      expect(next.entries.map((e) => e.id)).toEqual(['h2', 'h1']);
+      expect(next.next).toBeUndefined();
+      const back = await store.history({ count: 2, cursor: next.previous });
+      expect(back.entries.map((e) => e.id)).toEqual(['h1', 'o1']);
+      const since = await store.history({ since: afterFirst + 1, count: 10 });
+      expect(since.entries).toHaveLength(3);
+      const at = await store.history({ resourceType: 'Patient', at: { low: afterFirst, high: afterFirst }, count: 10 });
+      expect(at.entries.map((e) => `${e.id}/${e.versionId}`)).toEqual(['h1/1']);
+    });
+
+    describe('search', () => {
+      beforeEach(async () => {
+        await write(
+          version('Observation', 'o1', 1, [
+            { type: 'token', param: 'code', system: 'http://loinc.org', code: '8867-4', text: 'heart rate' },
+            { type: 'string', param: 'note', value: 'fast pulse', exact: 'Fast pulse' },
+            { type: 'date', param: 'date', low: Date.UTC(2026, 0, 2), high: Date.UTC(2026, 0, 2, 23, 59, 59, 999) },
+            {
+              type: 'quantity',
+              param: 'value-quantity',
+              low: 71.5,
+              high: 72.5,
+              system: 'http://unitsofmeasure.org',
+              code: '/min',
+              unit: 'beats/min',
+            },
+            {
+              type: 'reference',
+              param: 'subject',
+              targetType: 'Patient',
+              targetId: 'p1',
+              url: null,
+              identifierSystem: null,
+              identifierValue: null,
+            },
+            { type: 'uri', param: 'url', value: 'http://example.org/fhir/a/b' },
+            { type: 'number', param: 'n', low: 9.5, high: 10.5 },
+          ]),
+          version('Observation', 'o2', 1, [
+            { type: 'token', param: 'code', system: 'http://loinc.org', code: '8310-5', text: 'body temperature' },
+            { type: 'string', param: 'note', value: 'normal', exact: 'normal' },
+            { type: 'date', param: 'date', low: Date.UTC(2025, 5, 1), high: Date.UTC(2025, 5, 1, 23, 59, 59, 999) },
+            {
+              type: 'quantity',
+              param: 'value-quantity',
+              low: 36.55,
+              high: 36.65,
+              system: 'http://unitsofmeasure.org',
+              code: 'Cel',
+              unit: 'C',
+            },
+            {
+              type: 'reference',
+              param: 'subject',
+              targetType: 'Patient',
+              targetId: 'p2',
+              url: null,
+              identifierSystem: 'urn:mrn',
+              identifierValue: '7',
+            },
+            { type: 'number', param: 'n', low: 99.5, high: 100.5 },
+          ]),
+          version('Observation', 'o3', 1, []),
+        );
+      });
+
+      const find = async (conditions: Condition[], extra: Partial<SearchQuery> = {}) =>
+        ids((await store.search(query('Observation', conditions, extra))).entries);
+
+      test('token forms, :not, :text', async () => {
+        expect(
+          await find([{ kind: 'token', param: 'code', values: [{ system: 'http://loinc.org', code: '8867-4' }] }]),
+        ).toEqual(['o1']);
+        expect(
+          await find([{ kind: 'token', param: 'code', values: [{ code: '8310-5' }, { code: '8867-4' }] }]),
+        ).toEqual(['o1', 'o2']);
+        expect(await find([{ kind: 'token', param: 'code', values: [{ system: 'http://loinc.org' }] }])).toEqual([
+          'o1',
+          'o2',
+        ]);
+        expect(await find([{ kind: 'token', param: 'code', values: [{ system: null, code: '8867-4' }] }])).toEqual([]);
+        expect(await find([{ kind: 'token', param: 'code', values: [{ code: '8867-4' }], not: true }])).toEqual([
+          'o2',
+          'o3',
+        ]);
+        expect(await find([{ kind: 'token-text', param: 'code', values: ['rate'] }])).toEqual(['o1']);
+        expect(await find([{ kind: 'token-text', param: 'code', values: ['body'] }])).toEqual(['o2']);
+      });
+
+      test('string start, exact, contains', async () => {
+        expect(await find([{ kind: 'string', param: 'note', match: 'start', values: ['fas'] }])).toEqual(['o1']);
+        expect(await find([{ kind: 'string', param: 'note', match: 'exact', values: ['fast pulse'] }])).toEqual([]);
+        expect(await find([{ kind: 'string', param: 'note', match: 'exact', values: ['Fast pulse'] }])).toEqual(['o1']);
+        expect(await find([{ kind: 'string', param: 'note', match: 'contains', values: ['orm'] }])).toEqual(['o2']);
+        expect(await find([{ kind: 'string', param: 'note', match: 'contains', values: ['%'] }])).toEqual([]);
+      });
+
+      test('date and number ranges with prefixes', async () => {
+        const day = { low: Date.UTC(2026, 0, 2), high: Date.UTC(2026, 0, 2, 23, 59, 59, 999) };
+        expect(await find([{ kind: 'date', param: 'date', values: [{ prefix: 'eq', ...day }] }])).toEqual(['o1']);
+        expect(await find([{ kind: 'date', param: 'date', values: [{ prefix: 'ne', ...day }] }])).toEqual(['o2']);
+        expect(await find([{ kind: 'date', param: 'date', values: [{ prefix: 'lt', ...day }] }])).toEqual(['o2']);
+        expect(await find([{ kind: 'date', param: 'date', values: [{ prefix: 'ge', ...day }] }])).toEqual(['o1']);
+        expect(
+          await find([
+            {
+              kind: 'date',
+              param: 'date',
+              values: [{ prefix: 'sa', low: Date.UTC(2025, 11, 1), high: Date.UTC(2025, 11, 31) }],
+            },
+          ]),
+        ).toEqual(['o1']);
+        expect(
+          await find([
+            {
+              kind: 'date',
+              param: 'date',
+              values: [{ prefix: 'eb', low: Date.UTC(2025, 11, 1), high: Date.UTC(2025, 11, 31) }],
+            },
+          ]),
+        ).toEqual(['o2']);
+        expect(await find([{ kind: 'date', param: 'date', values: [{ prefix: 'ap', ...day }] }])).toEqual(['o1']);
+        expect(await find([{ kind: 'number', param: 'n', values: [{ prefix: 'gt', low: 49.5, high: 50.5 }] }])).toEqual(
+          ['o2'],
+        );
+        expect(await find([{ kind: 'number', param: 'n', values: [{ prefix: 'le', low: 49.5, high: 50.5 }] }])).toEqual(
+          ['o1'],
+        );
+      });
+
+      test('quantity with and without units', async () => {
+        expect(
+          await find([{ kind: 'quantity', param: 'value-quantity', values: [{ prefix: 'eq', low: 71, high: 73 }] }]),
+        ).toEqual(['o1']);
+        expect(
+          await find([
+            {
+              kind: 'quantity',
+              param: 'value-quantity',
+              values: [{ prefix: 'gt', low: 30, high: 30, system: 'http://unitsofmeasure.org', code: 'Cel' }],
+            },
+          ]),
+        ).toEqual(['o2']);
+        expect(
+          await find([
+            { kind: 'quantity', param: 'value-quantity', values: [{ prefix: 'gt', low: 30, high: 30, code: 'C' }] },
+          ]),
+        ).toEqual(['o2']);
+      });
+
+      test('reference by id, type/id, url, identifier; uri exact/below/above; :missing', async () => {
+        expect(await find([{ kind: 'reference', param: 'subject', values: [{ targetId: 'p1' }] }])).toEqual(['o1']);
+        expect(
+          await find([{ kind: 'reference', param: 'subject', values: [{ targetType: 'Group', targetId: 'p1' }] }]),
+        ).toEqual([]);
+        expect(
+          await find([{ kind: 'reference-identifier', param: 'subject', values: [{ system: 'urn:mrn', code: '7' }] }]),
+        ).toEqual(['o2']);
+        expect(
+          await find([{ kind: 'reference', param: 'subject', values: [{ url: 'http://elsewhere/Patient/p1' }] }]),
+        ).toEqual([]);
+        expect(
+          await find([{ kind: 'uri', param: 'url', match: 'exact', values: ['http://example.org/fhir/a/b'] }]),
+        ).toEqual(['o1']);
+        expect(
+          await find([{ kind: 'uri', param: 'url', match: 'below', values: ['http://example.org/fhir'] }]),
+        ).toEqual(['o1']);
+        expect(
+          await find([{ kind: 'uri', param: 'url', match: 'above', values: ['http://example.org/fhir/a/b/c/d'] }]),
+        ).toEqual(['o1']);
+        expect(await find([{ kind: 'missing', param: 'subject', paramType: 'reference', missing: true }])).toEqual([
+          'o3',
+        ]);
+        expect(await find([{ kind: 'missing', param: 'subject', paramType: 'reference', missing: false }])).toEqual([
+          'o1',
+          'o2',
+        ]);
+        expect(await find([{ kind: 'missing', param: 'never-indexed', paramType: 'token', missing: true }])).toEqual([
+          'o1',
+          'o2',
+          'o3',
+        ]);
+        expect(await find([{ kind: 'token', param: 'never-indexed', values: [{ code: 'x' }] }])).toEqual([]);
+      });
+
+      test('_id, AND of conditions, sort by a parameter with missing values last, keyset paging both ways', async () => {
+        expect(await find([{ kind: 'id', ids: ['o2', 'o3'] }])).toEqual(['o2', 'o3']);
+        expect(await find([{ kind: 'id', ids: ['o2'], not: true }])).toEqual(['o1', 'o3']);
+        expect(
+          await find([
+            { kind: 'token', param: 'code', values: [{ system: 'http://loinc.org' }] },
+            { kind: 'reference', param: 'subject', values: [{ targetId: 'p2' }] },
+          ]),
+        ).toEqual(['o2']);
+        expect(await find([], { sort: [{ param: 'date', paramType: 'date', descending: false }] })).toEqual([
+          'o2',
+          'o1',
+          'o3',
+        ]);
+        expect(await find([], { sort: [{ param: 'date', paramType: 'date', descending: true }] })).toEqual([
+          'o1',
+          'o2',
+          'o3',
+        ]);
+        expect(await find([], { sort: [{ param: 'note', paramType: 'string', descending: false }] })).toEqual([
+          'o1',
+          'o2',
+          'o3',
+        ]);
+        const sort = [{ param: 'n', paramType: 'number', descending: true }];
+        const first = await store.search(query('Observation', [], { sort, count: 1 }));
+        expect(ids(first.entries)).toEqual(['o2']);
+        expect(first.total).toBe(3);
+        const second = await store.search(query('Observation', [], { sort, count: 1, cursor: first.next }));
+        expect(ids(second.entries)).toEqual(['o1']);
+        const third = await store.search(query('Observation', [], { sort, count: 1, cursor: second.next }));
+        expect(ids(third.entries)).toEqual(['o3']);
+        expect(third.next).toBeUndefined();
+        const back = await store.search(query('Observation', [], { sort, count: 1, cursor: third.previous }));
+        expect(ids(back.entries)).toEqual(['o1']);
+        const none = await store.search(query('Observation', [], { total: 'none' }));
+        expect(none.total).toBeUndefined();
+      });
+
+      test('deleted resources are not found and updated index rows replace the old ones', async () => {
+        await write(version('Observation', 'o1', 2, [], { deleted: true, method: 'DELETE', json: undefined }));
+        await write(
+          version('Observation', 'o2', 2, [
+            { type: 'token', param: 'code', system: 'http://loinc.org', code: 'new', text: null },
+          ]),
+        );
+        expect(await find([])).toEqual(['o2', 'o3']);
+        expect(await find([{ kind: 'token', param: 'code', values: [{ code: '8310-5' }] }])).toEqual([]);
+        expect(await find([{ kind: 'token', param: 'code', values: [{ code: 'new' }] }])).toEqual(['o2']);
+      });
+    });
+  });
+}

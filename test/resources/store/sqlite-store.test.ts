@@ -1,0 +1,82 @@
+// The SQLite adapter: the shared store contract on a real file, plus what is SQLite's own (reopening,
+// schema versions, group commit under concurrency).
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../../../resources/store/sqlite/sqlite-store';
+import { openStore, StoreConfigError, SQLITE_FILE_NAME } from '../../../resources/store';
+import { tempDir } from '../../support/app';
+import { describeStoreContract, version } from './contract';
+
+describeStoreContract('SQLite', async () => {
+  const dir = tempDir('hms-store-');
+  const store = SqliteStore.open(path.join(dir, 'test.sqlite'), { synchronous: 'NORMAL' });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SQLite adapter', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = tempDir('hms-sqlite-');
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('data survives closing and reopening the file; WAL mode is on', async () => {
+    const file = path.join(dir, 'a.sqlite');
+    const first = SqliteStore.open(file);
+    await first.transaction(async (tx) => tx.writeVersion(version('Patient', 'keep', 1)));
+    await first.close();
+    await first.close();
+    await expect(first.transaction(async () => 1)).rejects.toThrow(/closed/);
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+    const second = SqliteStore.open(file);
+    expect((await second.readCurrent('Patient', 'keep'))?.versionId).toBe(1);
+    await second.close();
+  });
+
+  test('a file from a newer schema is refused', async () => {
+    const file = path.join(dir, 'b.sqlite');
+    await SqliteStore.open(file).close();
+    const db = new Database(file);
+    db.prepare("UPDATE store_meta SET value = '999' WHERE key = 'schema_version'").run();
+    db.close();
+    expect(() => SqliteStore.open(file)).toThrow(/schema version 999/);
+  });
+
+  test('hundreds of concurrent transactions are committed in groups, each isolated', async () => {
+    const store = SqliteStore.open(path.join(dir, 'c.sqlite'));
+    const work = Array.from({ length: 600 }, (_, i) =>
+      store.transaction(async (tx) => {
+        await tx.writeVersion(version('Patient', `g${i}`, 1));
+        if (i % 7 === 0) throw new Error(`fail ${i}`);
+        return i;
+      }),
+    );
+    const results = await Promise.allSettled(work);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(86);
+    const page = await store.search({
+      resourceTypes: ['Patient'],
+      conditions: [],
+      sort: [],
+      count: 1000,
+      total: 'accurate',
+    });
+    expect(page.total).toBe(514);
+    await store.close();
+  });
+
+  test('openStore puts the file under DATA_DIR and refuses MONGODB_URL for now', async () => {
+    const store = await openStore({ dataDir: dir });
+    expect(fs.existsSync(path.join(dir, SQLITE_FILE_NAME))).toBe(true);
+    await store.close();
+    await expect(openStore({ dataDir: dir, mongodbUrl: 'mongodb://127.0.0.1:1' })).rejects.toThrow(StoreConfigError);
+  });
+});

@@ -1,0 +1,61 @@
+// Settings from the environment: defaults, parsing, and clear errors.
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../server/config';
+import { createLogger } from '../../server/log';
+
+test('defaults are safe and local', () => {
+  const config = loadConfig({});
+  expect(config).toMatchObject({
+    port: 8080,
+    host: '127.0.0.1',
+    baseUrl: 'http://127.0.0.1:8080/fhir',
+    dataDir: path.resolve('./data'),
+    mongodbUrl: undefined,
+    logLevel: 'info',
+    maxBodyBytes: 16 * 1024 * 1024,
+    sqliteSynchronous: 'FULL',
+    shutdownTimeoutMs: 10_000,
+  });
+});
+
+test('values are parsed and normalized', () => {
+  const config = loadConfig({
+    PORT: '9000',
+    HOST: '0.0.0.0',
+    BASE_URL: 'https://fhir.example.org/fhir/',
+    MAX_BODY_SIZE: '2mb',
+    SQLITE_SYNCHRONOUS: 'normal',
+    LOG_LEVEL: 'WARN',
+  });
+  expect(config.port).toBe(9000);
+  expect(config.baseUrl).toBe('https://fhir.example.org/fhir');
+  expect(config.maxBodyBytes).toBe(2 * 1024 * 1024);
+  expect(config.sqliteSynchronous).toBe('NORMAL');
+  expect(config.logLevel).toBe('warn');
+  expect(loadConfig({ HOST: '0.0.0.0' }).baseUrl).toBe('http://localhost:8080/fhir');
+  expect(loadConfig({ MAX_BODY_SIZE: '512k' }).maxBodyBytes).toBe(512 * 1024);
+  expect(loadConfig({ MAX_BODY_SIZE: '1000' }).maxBodyBytes).toBe(1000);
+});
+
+test.each([
+  [{ PORT: 'x' }, /PORT must be an integer/],
+  [{ PORT: '70000' }, /PORT must be an integer between 0 and 65535/],
+  [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+  [{ MAX_BODY_SIZE: 'big' }, /MAX_BODY_SIZE must be a size/],
+  [{ SQLITE_SYNCHRONOUS: 'OFF' }, /SQLITE_SYNCHRONOUS must be one of FULL, NORMAL/],
+])('%j is refused', (env, message) => {
+  expect(() => loadConfig(env)).toThrow(ConfigError);
+  expect(() => loadConfig(env)).toThrow(message);
+});
+
+test('the logger writes one JSON line per event and respects the level', () => {
+  const lines: string[] = [];
+  const logger = createLogger('warn', (line) => lines.push(line));
+  logger.info('hidden');
+  logger.debug('hidden');
+  logger.warn('shown', { status: 500 });
+  logger.error('also');
+  expect(lines).toHaveLength(2);
+  expect(JSON.parse(lines[0])).toMatchObject({ level: 'warn', msg: 'shown', status: 500 });
+  expect(lines[0].endsWith('\n')).toBe(true);
+});

@@ -1,0 +1,70 @@
+// Test harness: the real app on a real SQLite file in a fresh temporary directory, driven by supertest.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import type { Express } from 'express';
+import { createApp } from '../../server/app';
+import { createLogger } from '../../server/log';
+import { openServices } from '../../server/services';
+import type { RepositoryServices } from '../../resources/repository';
+
+export const BASE_URL = 'http://localhost:8080/fhir';
+
+export interface TestApp {
+  app: Express;
+  services: RepositoryServices;
+  dataDir: string;
+  api: () => ReturnType<typeof request>;
+  close: () => Promise<void>;
+}
+
+export function tempDir(prefix = 'hms-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function startTestApp(options: { maxBodyBytes?: number } = {}): Promise<TestApp> {
+  const dataDir = tempDir();
+  const services = await openServices({ dataDir, sqliteSynchronous: 'NORMAL' });
+  const app = createApp({
+    services,
+    baseUrl: BASE_URL,
+    maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
+    logger: createLogger('silent'),
+  });
+  return {
+    app,
+    services,
+    dataDir,
+    api: () => request(app),
+    close: async () => {
+      await services.store.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const FHIR_JSON = 'application/fhir+json';
+
+export function patient(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    resourceType: 'Patient',
+    name: [{ family: 'Smith', given: ['Anna'] }],
+    gender: 'female',
+    birthDate: '1980-02-03',
+    identifier: [{ system: 'urn:oid:1.2.36.146.595.217.0.1', value: '12345' }],
+    ...overrides,
+  };
+}
+
+export function observation(subject: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }] },
+    subject: { reference: subject },
+    effectiveDateTime: '2026-01-02T10:00:00Z',
+    valueQuantity: { value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' },
+    ...overrides,
+  };
+}
