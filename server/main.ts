@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './log';
-import { createApp } from './app';
+import { createRequestListener } from './app';
 import { openServices } from './services';
 import type { RepositoryServices } from '../resources/repository';
 
@@ -17,8 +17,13 @@ export interface RunningServer {
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const services = await openServices(config);
-  const app = createApp({ services, baseUrl: config.baseUrl, maxBodyBytes: config.maxBodyBytes, logger });
-  const server = http.createServer(app);
+  const listener = createRequestListener({
+    services,
+    baseUrl: config.baseUrl,
+    maxBodyBytes: config.maxBodyBytes,
+    logger,
+  });
+  const server = http.createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import type { Express } from 'express';
-import { createApp } from '../../server/app';
+import type { RequestListener } from 'node:http';
+import { createRequestListener } from '../../server/app';
 import { createLogger } from '../../server/log';
 import { openServices } from '../../server/services';
 import type { RepositoryServices } from '../../resources/repository';
@@ -12,7 +12,8 @@ import type { RepositoryServices } from '../../resources/repository';
 export const BASE_URL = 'http://localhost:8080/fhir';
 
 export interface TestApp {
-  app: Express;
+  /** The server's request listener: the read fast path in front of the Express app. */
+  app: RequestListener;
   services: RepositoryServices;
   dataDir: string;
   api: () => ReturnType<typeof request>;
@@ -26,7 +27,7 @@ export function tempDir(prefix = 'hms-test-'): string {
 export async function startTestApp(options: { maxBodyBytes?: number } = {}): Promise<TestApp> {
   const dataDir = tempDir();
   const services = await openServices({ dataDir, sqliteSynchronous: 'NORMAL' });
-  const app = createApp({
+  const app = createRequestListener({
     services,
     baseUrl: BASE_URL,
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,

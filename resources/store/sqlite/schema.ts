@@ -18,6 +18,40 @@ export const INDEX_TABLES = {
 
 export type IndexType = keyof typeof INDEX_TABLES;
 
+/**
+ * Index tables are WITHOUT ROWID, keyed by (rid, n) with n the entry's position in the resource's entries:
+ * rows of one resource sit together (a cheap delete on update) and each row costs two B-tree inserts
+ * (the table and its value index) instead of three.
+ */
+const INDEX_VALUE_KEYS: Record<IndexType, string> = {
+  string: 'value',
+  token: 'code, system',
+  date: 'low, high',
+  number: 'low, high',
+  quantity: 'code, low',
+  reference: 'target_id, target_type',
+  uri: 'value',
+};
+
+const COLUMN_TYPES: Record<string, string> = {
+  value: 'TEXT NOT NULL',
+  exact: 'TEXT NOT NULL',
+  low: 'NOT NULL',
+  high: 'NOT NULL',
+};
+
+const INDEX_DDL = (Object.keys(INDEX_TABLES) as IndexType[])
+  .map((type) => {
+    const { table, columns } = INDEX_TABLES[type];
+    const columnDefs = columns.map((c) => `${c} ${COLUMN_TYPES[c] ?? 'TEXT'}`).join(', ');
+    return (
+      `CREATE TABLE IF NOT EXISTS ${table} (rid INTEGER NOT NULL, n INTEGER NOT NULL, pid INTEGER NOT NULL, ` +
+      `grp INTEGER, ${columnDefs}, PRIMARY KEY (rid, n)) WITHOUT ROWID;\n` +
+      `CREATE INDEX IF NOT EXISTS ${table}_value ON ${table} (pid, ${INDEX_VALUE_KEYS[type]});`
+    );
+  })
+  .join('\n');
+
 const DDL = `
 CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -53,40 +87,7 @@ CREATE TABLE IF NOT EXISTS search_params (
   UNIQUE (type, code)
 );
 
-CREATE TABLE IF NOT EXISTS ix_string (rid INTEGER NOT NULL, pid INTEGER NOT NULL, grp INTEGER,
-  value TEXT NOT NULL, exact TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS ix_string_value ON ix_string (pid, value, rid);
-CREATE INDEX IF NOT EXISTS ix_string_rid ON ix_string (rid);
-
-CREATE TABLE IF NOT EXISTS ix_token (rid INTEGER NOT NULL, pid INTEGER NOT NULL, grp INTEGER,
-  system TEXT, code TEXT, text TEXT, type_system TEXT, type_code TEXT);
-CREATE INDEX IF NOT EXISTS ix_token_code ON ix_token (pid, code, system, rid);
-CREATE INDEX IF NOT EXISTS ix_token_rid ON ix_token (rid);
-
-CREATE TABLE IF NOT EXISTS ix_date (rid INTEGER NOT NULL, pid INTEGER NOT NULL, grp INTEGER,
-  low INTEGER NOT NULL, high INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS ix_date_low ON ix_date (pid, low, high, rid);
-CREATE INDEX IF NOT EXISTS ix_date_rid ON ix_date (rid);
-
-CREATE TABLE IF NOT EXISTS ix_number (rid INTEGER NOT NULL, pid INTEGER NOT NULL, grp INTEGER,
-  low REAL NOT NULL, high REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS ix_number_low ON ix_number (pid, low, high, rid);
-CREATE INDEX IF NOT EXISTS ix_number_rid ON ix_number (rid);
-
-CREATE TABLE IF NOT EXISTS ix_quantity (rid INTEGER NOT NULL, pid INTEGER NOT NULL, grp INTEGER,
-  low REAL NOT NULL, high REAL NOT NULL, system TEXT, code TEXT, unit TEXT);
-CREATE INDEX IF NOT EXISTS ix_quantity_code ON ix_quantity (pid, code, low, rid);
-CREATE INDEX IF NOT EXISTS ix_quantity_rid ON ix_quantity (rid);
-
-CREATE TABLE IF NOT EXISTS ix_reference (rid INTEGER NOT NULL, pid INTEGER NOT NULL, grp INTEGER,
-  target_type TEXT, target_id TEXT, url TEXT, ident_system TEXT, ident_value TEXT);
-CREATE INDEX IF NOT EXISTS ix_reference_target ON ix_reference (pid, target_id, target_type, rid);
-CREATE INDEX IF NOT EXISTS ix_reference_rid ON ix_reference (rid);
-
-CREATE TABLE IF NOT EXISTS ix_uri (rid INTEGER NOT NULL, pid INTEGER NOT NULL, grp INTEGER, value TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS ix_uri_value ON ix_uri (pid, value, rid);
-CREATE INDEX IF NOT EXISTS ix_uri_rid ON ix_uri (rid);
-`;
+${INDEX_DDL}`;
 
 export class SchemaVersionError extends Error {}
 

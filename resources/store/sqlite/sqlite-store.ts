@@ -1,7 +1,9 @@
 // The embedded ResourceStore: one SQLite file in WAL mode. Writes are serialized through a queue and
 // committed in groups (group commit): every transaction waiting in the same turn of the event loop shares
-// one COMMIT and so one fsync, each isolated in its own SAVEPOINT so a failing one rolls back alone.
-// Reads use a second connection, which sees committed data only.
+// one COMMIT, each isolated in its own SAVEPOINT so a failing one rolls back alone. Durability: SQLite runs
+// with synchronous=NORMAL and the store itself fdatasyncs the WAL after each COMMIT on libuv's thread pool,
+// acknowledging the group only then; so the disk flush never blocks the event loop, and the next group is
+// prepared while the previous one syncs. Reads use a second connection, which sees committed data only.
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -18,10 +20,25 @@ export interface SqliteStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
 }
 
+interface ControlStatements {
+  begin: Database.Statement;
+  savepoint: Database.Statement;
+  release: Database.Statement;
+  rollbackTo: Database.Statement;
+  commit: Database.Statement;
+  rollback: Database.Statement;
+}
+
 interface QueuedWork {
   work: (tx: StoreTransaction) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
+}
+
+interface Settled {
+  item: QueuedWork;
+  ok: boolean;
+  value: unknown;
 }
 
 /** Upper bound on transactions sharing one commit, so a burst cannot hold the write lock for long. */
@@ -34,18 +51,32 @@ export class SqliteStore implements ResourceStore {
   private readonly reader: SqliteReader;
   private readonly tx: StoreTransaction;
   private readonly paramIds: ParamIds;
+  private readonly control: ControlStatements;
+  /** Descriptor of the WAL file when acknowledged writes must be on disk (synchronous FULL), else undefined. */
+  private readonly walFd: number | undefined;
   private queue: QueuedWork[] = [];
   private flushing = false;
+  private syncing = 0;
   private closed = false;
 
   private constructor(file: string, options: SqliteStoreOptions) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.writer = new Database(file);
     this.writer.pragma('journal_mode = WAL');
-    this.writer.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    this.writer.pragma('synchronous = NORMAL');
     this.writer.pragma('busy_timeout = 5000');
     this.writer.pragma('cache_size = -65536');
     migrate(this.writer);
+    // fsync applies to the file, so our own descriptor flushes the frames SQLite wrote to the WAL.
+    this.walFd = options.synchronous === 'NORMAL' ? undefined : fs.openSync(`${file}-wal`, 'r');
+    this.control = {
+      begin: this.writer.prepare('BEGIN IMMEDIATE'),
+      savepoint: this.writer.prepare('SAVEPOINT work'),
+      release: this.writer.prepare('RELEASE work'),
+      rollbackTo: this.writer.prepare('ROLLBACK TO work'),
+      commit: this.writer.prepare('COMMIT'),
+      rollback: this.writer.prepare('ROLLBACK'),
+    };
     this.paramIds = new ParamIds(this.writer);
     this.readerDb = new Database(file, { readonly: true });
     this.readerDb.pragma('busy_timeout = 5000');
@@ -93,7 +124,8 @@ export class SqliteStore implements ResourceStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.flushing || this.queue.length > 0) await new Promise((r) => setImmediate(r));
+    while (this.flushing || this.syncing > 0 || this.queue.length > 0) await new Promise((r) => setImmediate(r));
+    if (this.walFd !== undefined) fs.closeSync(this.walFd);
     this.readerDb.close();
     this.writer.close();
   }
@@ -106,38 +138,52 @@ export class SqliteStore implements ResourceStore {
 
   private async flush(): Promise<void> {
     const group = this.queue.splice(0, MAX_GROUP);
-    const settled: { item: QueuedWork; ok: boolean; value: unknown }[] = [];
+    const { control } = this;
     try {
-      this.writer.exec('BEGIN IMMEDIATE');
+      control.begin.run();
     } catch (error) {
       // Another process holds the write lock past busy_timeout: fail this group, keep serving.
-      for (const item of group) item.reject(error);
-      this.afterFlush();
+      this.settle(group.map((item) => ({ item, ok: false, value: error })));
       return;
     }
+    const settled: Settled[] = [];
     for (const item of group) {
-      this.writer.exec('SAVEPOINT work');
+      control.savepoint.run();
       try {
         const value = await item.work(this.tx);
-        this.writer.exec('RELEASE work');
+        control.release.run();
         settled.push({ item, ok: true, value });
       } catch (error) {
-        this.writer.exec('ROLLBACK TO work');
-        this.writer.exec('RELEASE work');
+        control.rollbackTo.run();
+        control.release.run();
         this.paramIds.reset();
         settled.push({ item, ok: false, value: error });
       }
     }
     try {
-      this.writer.exec('COMMIT');
+      control.commit.run();
     } catch (error) {
-      if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+      if (this.writer.inTransaction) control.rollback.run();
       this.paramIds.reset();
-      for (const s of settled) s.item.reject(error);
-      this.afterFlush();
+      this.settle(settled.map((s) => ({ ...s, ok: false, value: error })));
       return;
     }
-    // Resolve only after COMMIT: a caller never acknowledges data that is not yet durable.
+    if (this.walFd === undefined) {
+      this.settle(settled);
+      return;
+    }
+    // Acknowledge only once the WAL is on disk. The event loop keeps serving meanwhile, and the requests that
+    // arrive during the sync form the next, larger group.
+    this.syncing++;
+    fs.fdatasync(this.walFd, (error) => {
+      this.syncing--;
+      for (const s of settled) (error || !s.ok ? s.item.reject : s.item.resolve)(error ?? s.value);
+      this.afterFlush();
+    });
+  }
+
+  /** Resolves or rejects every transaction of a group and lets the next group run. */
+  private settle(settled: Settled[]): void {
     for (const s of settled) (s.ok ? s.item.resolve : s.item.reject)(s.value);
     this.afterFlush();
   }

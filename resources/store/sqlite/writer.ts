@@ -45,7 +45,7 @@ export class SqliteWriter {
       Object.entries(INDEX_TABLES).map(([type, t]) => [
         type,
         db.prepare(
-          `INSERT INTO ${t.table} (rid, pid, grp, ${t.columns.join(', ')}) VALUES (?, ?, ?${', ?'.repeat(t.columns.length)})`,
+          `INSERT INTO ${t.table} (rid, n, pid, grp, ${t.columns.join(', ')}) VALUES (?, ?, ?, ?${', ?'.repeat(t.columns.length)})`,
         ),
       ]),
     ) as Record<IndexType, Database.Statement>;
@@ -72,12 +72,12 @@ export class SqliteWriter {
       write.method,
       write.deleted ? null : write.json,
     );
-    for (const entry of write.index) this.insertEntry(rid, write.resourceType, entry);
+    write.index.forEach((entry, n) => this.insertEntry(rid, n, write.resourceType, entry));
   }
 
-  private insertEntry(rid: number, resourceType: string, entry: IndexEntry): void {
+  private insertEntry(rid: number, n: number, resourceType: string, entry: IndexEntry): void {
     const pid = this.paramIds.ensure(resourceType, entry.param);
     const values = (COLUMN_VALUES[entry.type] as (e: IndexEntry) => Row)(entry);
-    this.insertIndex[entry.type].run(rid, pid, entry.group ?? null, ...values);
+    this.insertIndex[entry.type].run(rid, n, pid, entry.group ?? null, ...values);
   }
 }

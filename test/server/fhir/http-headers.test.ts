@@ -386,7 +386,7 @@ describe('compression', () => {
   });
 
   test('on the wire the body is gzip bytes that inflate to the searchset', async () => {
-    const server = testApp.app.listen(0, '127.0.0.1');
+    const server = http.createServer(testApp.app).listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     try {
       const { port } = server.address() as AddressInfo;
