@@ -7,7 +7,6 @@ import { nextTimestamp } from './clock';
 import { badRequest, gone, informational, invalidResource, notFound, preconditionFailed } from './errors';
 import { assertValidId, newId } from './ids';
 import { applyJsonPatch } from './patch';
-import { extractIndexEntries } from './search/extract';
 import { parseSearchParams, type ParsedSearch, type SearchParamPairs } from './search/parse';
 import type { SearchParameterRegistry } from './search/registry';
 import type {
@@ -19,12 +18,16 @@ import type {
   StoredVersion,
   WriteMethod,
 } from './store/port';
-import { hasErrors, validateResource } from './validation';
+import { hasErrors } from './validation';
+import { prepareWrite, type WritePreparer } from './prepare/preparer';
+import type { IndexEntry } from './search/index-entry';
 import { isResourceType } from './definitions';
 
 export interface RepositoryServices {
   store: ResourceStore;
   registry: SearchParameterRegistry;
+  /** Validation and index extraction, on worker threads in the server. */
+  preparer: WritePreparer;
 }
 
 export interface WriteResult {
@@ -78,7 +81,7 @@ export class Repository {
     options: { ifNoneExist?: SearchParamPairs; id?: string } = {},
   ): Promise<WriteResult> {
     this.checkBody(resource, type);
-    this.checkValid(resource);
+    const index = await this.prepare(resource);
     return this.write(async (tx) => {
       if (options.ifNoneExist) {
         const match = await this.conditionalMatch(tx, type, options.ifNoneExist, 'If-None-Exist');
@@ -89,7 +92,7 @@ export class Repository {
             outcome: informational('A matching resource exists; nothing was created'),
           };
       }
-      const stored = await this.writeVersion(tx, resource, options.id ?? newId(), 1, 'POST');
+      const stored = await this.writeVersion(tx, resource, options.id ?? newId(), 1, 'POST', index);
       return { created: true, stored };
     });
   }
@@ -120,8 +123,8 @@ export class Repository {
     if (resource.id === undefined) throw badRequest('The resource in an update must have an id', 'id');
     if (resource.id !== id)
       throw badRequest(`The resource id "${resource.id}" does not match the URL id "${id}"`, 'id');
-    this.checkValid(resource);
-    return this.write((tx) => this.updateInTx(tx, resource, options));
+    const index = await this.prepare(resource);
+    return this.write((tx) => this.updateInTx(tx, resource, options, index));
   }
 
   /** PUT [type]?criteria: 0 matches create, 1 updates it, several are a 412. */
@@ -133,17 +136,17 @@ export class Repository {
   ): Promise<WriteResult> {
     this.checkType(resourceType);
     this.checkBody(resource, resourceType);
-    this.checkValid(resource);
+    const index = await this.prepare(resource);
     return this.write(async (tx) => {
       const match = await this.conditionalMatch(tx, resourceType, criteria, 'conditional update');
       if (!match) {
         if (resource.id !== undefined) assertValidId(resource.id);
-        return this.updateInTx(tx, { ...resource, id: resource.id ?? newId() }, options);
+        return this.updateInTx(tx, { ...resource, id: resource.id ?? newId() }, options, index);
       }
       if (resource.id !== undefined && resource.id !== match.id) {
         throw badRequest(`The resource id "${resource.id}" does not match the resource the criteria found`, 'id');
       }
-      return this.updateInTx(tx, { ...resource, id: match.id }, options);
+      return this.updateInTx(tx, { ...resource, id: match.id }, options, index);
     });
   }
 
@@ -227,12 +230,12 @@ export class Repository {
   }
 
   /** Validation without storing ($validate): every issue, errors and warnings. */
-  validate(resource: unknown, profiles: string[] = []): OperationOutcomeIssue[] {
+  async validate(resource: unknown, profiles: string[] = []): Promise<OperationOutcomeIssue[]> {
     if (!isObject(resource) || typeof resource.resourceType !== 'string') {
       throw badRequest('The body must be a FHIR resource');
     }
     this.checkType(resource.resourceType);
-    return validateResource(resource as unknown as Resource, { profiles });
+    return this.services.preparer.validate(resource as unknown as Resource, profiles);
   }
 
   private get reader(): StoreReader {
@@ -244,13 +247,18 @@ export class Repository {
     return this.services.store.transaction(work);
   }
 
-  private async updateInTx(tx: StoreTransaction, resource: Resource, options: WriteOptions): Promise<WriteResult> {
+  private async updateInTx(
+    tx: StoreTransaction,
+    resource: Resource,
+    options: WriteOptions,
+    index: IndexEntry[],
+  ): Promise<WriteResult> {
     const id = resource.id as string;
     const current = await tx.readCurrent(resource.resourceType, id);
     if (!current) {
       if (options.ifMatch !== undefined)
         throw preconditionFailed(`${resource.resourceType}/${id} does not exist (If-Match)`);
-      return { created: true, stored: await this.writeVersion(tx, resource, id, 1, 'PUT') };
+      return { created: true, stored: await this.writeVersion(tx, resource, id, 1, 'PUT', index) };
     }
     checkIfMatch(current, options.ifMatch);
     if (!current.deleted && sameContent(current, resource)) {
@@ -260,7 +268,7 @@ export class Repository {
         outcome: informational('No change: the resource is identical to the current version'),
       };
     }
-    const stored = await this.writeVersion(tx, resource, id, current.versionId + 1, 'PUT');
+    const stored = await this.writeVersion(tx, resource, id, current.versionId + 1, 'PUT', index);
     return { created: current.deleted, stored };
   }
 
@@ -273,7 +281,7 @@ export class Repository {
     checkIfMatch(current, options.ifMatch);
     const patched = applyJsonPatch(JSON.parse(current.json as string) as Resource, operations);
     this.checkBody(patched, current.resourceType);
-    this.checkValid(patched);
+    const index = await this.prepare(patched, true);
     if (sameContent(current, patched)) {
       return {
         created: false,
@@ -281,7 +289,10 @@ export class Repository {
         outcome: informational('No change: the patch left the resource as it was'),
       };
     }
-    return { created: false, stored: await this.writeVersion(tx, patched, current.id, current.versionId + 1, 'PATCH') };
+    return {
+      created: false,
+      stored: await this.writeVersion(tx, patched, current.id, current.versionId + 1, 'PATCH', index),
+    };
   }
 
   private async writeVersion(
@@ -290,6 +301,7 @@ export class Repository {
     id: string,
     versionId: number,
     method: WriteMethod,
+    index: IndexEntry[],
   ): Promise<StoredVersion> {
     const lastUpdated = nextTimestamp();
     const { resourceType, id: _ignoredId, meta, ...rest } = resource;
@@ -308,7 +320,7 @@ export class Repository {
       method,
       json: JSON.stringify(withMeta),
     };
-    await tx.writeVersion({ ...stored, index: extractIndexEntries(this.registry, withMeta) });
+    await tx.writeVersion({ ...stored, index });
     return stored;
   }
 
@@ -362,18 +374,18 @@ export class Repository {
     if (resource.id !== undefined && typeof resource.id === 'string') assertValidId(resource.id);
   }
 
-  private checkValid(resource: Resource): void {
-    const issues = validateResource(withoutServerMeta(resource));
-    if (hasErrors(issues)) throw invalidResource(issues);
+  /**
+   * Validates the resource (400 with every issue when invalid) and returns its index entries. Inside a
+   * store transaction this runs inline: the write lock is held anyway, and a hop to a worker would only
+   * lengthen it.
+   */
+  private async prepare(resource: Resource, insideTransaction = this.tx !== undefined): Promise<IndexEntry[]> {
+    const prepared = insideTransaction
+      ? prepareWrite(this.registry, resource)
+      : await this.services.preparer.prepare(resource);
+    if (hasErrors(prepared.issues)) throw invalidResource(prepared.issues);
+    return prepared.index;
   }
-}
-
-/** The server sets meta.versionId and meta.lastUpdated, so whatever the client sent there is not judged. */
-function withoutServerMeta(resource: Resource): Resource {
-  if (!resource.meta) return resource;
-  const { versionId: _v, lastUpdated: _l, ...meta } = resource.meta;
-  const { meta: _meta, ...rest } = resource;
-  return Object.keys(meta).length > 0 ? { ...rest, meta } : (rest as Resource);
 }
 
 function checkIfMatch(current: StoredVersion, ifMatch: number | undefined): void {

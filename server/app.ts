@@ -1,13 +1,11 @@
-// The Express app: middleware order and mounts. Request id and log line first, then compression, then the
-// FHIR API under /fhir with its own body parsing, then the OperationOutcome error renderer.
+// The HTTP request listener: the FHIR API under /fhir is served by its own lean edge (server/fhir/http.ts);
+// everything else goes to the Express app, which later issues extend (authorization server, bundled apps).
 import type { RequestListener } from 'node:http';
-import express, { type Express, type RequestHandler } from 'express';
-import compression from 'compression';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { RepositoryServices } from '../resources/repository';
+import { FhirError, notFound } from '../resources/errors';
 import type { Logger } from './log';
-import { fhirErrorHandler, fhirHandler } from './fhir/http';
-import { notFound } from '../resources/errors';
-import { fastRead } from './fhir/fast-read';
+import { createFhirEdge, logUnexpected } from './fhir/http';
 import { logRequest, requestIdOf } from './request-log';
 
 export interface AppOptions {
@@ -17,39 +15,34 @@ export interface AppOptions {
   logger: Logger;
 }
 
+const FHIR_PREFIX = /^\/fhir(?=\/|\?|$)/;
+
+export function createRequestListener(options: AppOptions): RequestListener {
+  const fhir = createFhirEdge(options);
+  const app = createApp(options);
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const prefix = FHIR_PREFIX.exec(url);
+    if (!prefix) return app(req, res);
+    const rest = url.slice(prefix[0].length);
+    const question = rest.indexOf('?');
+    fhir(req, res, question < 0 ? rest : rest.slice(0, question), question < 0 ? '' : rest.slice(question + 1));
+  };
+}
+
 export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(requestLog(options.logger));
-  const compress = compression({ threshold: 1024 });
-  // Only clients that accept an encoding pay for the compression wrapper.
-  app.use((req, res, next) => (req.headers['accept-encoding'] ? compress(req, res, next) : next()));
   app.get('/', (_req, res) => {
     res.json({ name: 'HMS FHIR Server', fhir: options.baseUrl, metadata: `${options.baseUrl}/metadata` });
   });
-  app.use(
-    '/fhir',
-    express.raw({ type: () => true, limit: options.maxBodyBytes }),
-    fhirHandler(options.services, options.baseUrl, options.logger),
-  );
   app.use(() => {
     throw notFound('Not found: the FHIR API is under /fhir');
   });
-  app.use(fhirErrorHandler(options.logger));
+  app.use(errorHandler(options.logger));
   return app;
-}
-
-/** The HTTP server's listener: plain reads take the fast path, everything else the Express app. */
-export function createRequestListener(options: AppOptions): RequestListener {
-  const app = createApp(options);
-  const tryFastRead = fastRead(options.services, options.logger);
-  return (req, res) => {
-    void tryFastRead(req, res).then(
-      (answered) => answered || app(req, res),
-      () => app(req, res),
-    );
-  };
 }
 
 function requestLog(logger: Logger): RequestHandler {
@@ -63,5 +56,24 @@ function requestLog(logger: Logger): RequestHandler {
       logRequest(logger, { requestId, method: req.method, route, status: res.statusCode, started });
     });
     next();
+  };
+}
+
+/** Errors outside the FHIR API, rendered as OperationOutcomes too. */
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, _req, res, _next) => {
+    const requestId = res.locals.requestId as string;
+    if (!(error instanceof FhirError)) logUnexpected(logger, { requestId, route: 'app' }, error);
+    const status = error instanceof FhirError ? error.status : 500;
+    const body =
+      error instanceof FhirError
+        ? error.outcome
+        : {
+            resourceType: 'OperationOutcome',
+            issue: [
+              { severity: 'error', code: 'exception', diagnostics: `Internal server error; request id ${requestId}` },
+            ],
+          };
+    res.status(status).type('application/fhir+json; charset=utf-8').send(JSON.stringify(body));
   };
 }

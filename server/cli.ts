@@ -8,7 +8,7 @@ import { Repository, type RepositoryServices } from '../resources/repository';
 import { resourceTypes } from '../resources/definitions';
 import { loadConfig } from './config';
 import { main as serve } from './main';
-import { openServices } from './services';
+import { closeServices, openServices } from './services';
 
 const USAGE = `Usage: hms <command>
 
@@ -89,7 +89,7 @@ async function withServices(io: CliIo, work: (services: RepositoryServices) => P
   try {
     return await work(services);
   } finally {
-    await services.store.close();
+    await closeServices(services);
   }
 }
 

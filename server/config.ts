@@ -1,5 +1,6 @@
 // Every setting of the server, read once from the environment and typed. The README's configuration table
 // lists the same names and defaults; keep the two in step.
+import os from 'node:os';
 import path from 'node:path';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -19,6 +20,8 @@ export interface Config {
   sqliteSynchronous: SqliteSynchronous;
   /** Grace period for in-flight requests on SIGTERM/SIGINT. */
   shutdownTimeoutMs: number;
+  /** Worker threads that validate and index writes; 0 does it on the event loop. */
+  validationWorkers: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -40,6 +43,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: byteSize(env, 'MAX_BODY_SIZE', 16 * 1024 * 1024),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    // One core stays with the event loop (HTTP and SQLite); the others validate.
+    validationWorkers: integer(env, 'VALIDATION_WORKERS', Math.max(1, os.availableParallelism() - 1), 0, 64),
   };
 }
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './log';
 import { createRequestListener } from './app';
-import { openServices } from './services';
+import { closeServices, openServices } from './services';
 import type { RepositoryServices } from '../resources/repository';
 
 export interface RunningServer {
@@ -42,7 +42,7 @@ async function shutdown(server: http.Server, services: RepositoryServices, timeo
   const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
   await closed;
   clearTimeout(timer);
-  await services.store.close();
+  await closeServices(services);
 }
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {

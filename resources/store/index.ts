@@ -17,5 +17,7 @@ export async function openStore(settings: StoreSettings): Promise<ResourceStore>
   if (settings.mongodbUrl) {
     throw new StoreConfigError('MONGODB_URL is set, but this build has no MongoDB adapter yet; unset it to use SQLite');
   }
-  return SqliteStore.open(path.join(settings.dataDir, SQLITE_FILE_NAME), { synchronous: settings.sqliteSynchronous });
+  return SqliteStore.openWithCheckpointer(path.join(settings.dataDir, SQLITE_FILE_NAME), {
+    synchronous: settings.sqliteSynchronous,
+  });
 }

@@ -1,41 +1,102 @@
-// The HTTP edge of the FHIR API: turns an Express request into a FhirRequest, dispatches it through the
-// routing table, renders the FhirResponse, and renders every error as an OperationOutcome in one place.
-import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+// The HTTP edge of the FHIR API, on Node's own request and response (no Express middleware on this hot
+// path): request id and log line, format negotiation, route match, bounded body read, dispatch, rendering,
+// and every error rendered as an OperationOutcome in one place.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createGunzip, createInflate } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import getRawBody from 'raw-body';
 import { FhirError, badRequest, outcome, tooLarge, unsupportedMediaType } from '../../resources/errors';
 import { Repository, type RepositoryServices } from '../../resources/repository';
 import type { Logger } from '../log';
+import { logRequest, requestIdOf } from '../request-log';
 import { mediaType, parseBody } from './body';
 import type { FhirMethod, FhirRequest } from './context';
-import { negotiateContentType, sendFhirResponse } from './render';
+import { header, negotiateContentType, sendFhirResponse, sendOutcome } from './render';
 import { matchRoute } from './router';
 
-export function fhirHandler(services: RepositoryServices, baseUrl: string, logger: Logger): RequestHandler {
-  return async (req: Request, res: Response) => {
-    const contentType = negotiateContentType(req);
-    const segments = pathSegments(req.path);
-    const { route, params } = matchRoute(req.method, segments);
-    res.locals.route = `/fhir/${route.pattern.join('/')}`;
-    const requestType = mediaType(req.headers['content-type']);
-    const request: FhirRequest = {
-      method: req.method as FhirMethod,
-      params,
-      query: queryPairs(req.originalUrl),
-      headers: {
-        ifMatch: header(req, 'if-match'),
-        ifNoneMatch: header(req, 'if-none-match'),
-        ifModifiedSince: header(req, 'if-modified-since'),
-        ifNoneExist: header(req, 'if-none-exist'),
-        prefer: header(req, 'prefer'),
-        contentType: requestType,
-      },
-      body: Buffer.isBuffer(req.body) ? parseBody(req.body, requestType) : undefined,
-      repo: new Repository(services, { actor: 'anonymous', requestId: res.locals.requestId }),
-      baseUrl,
-      reportError: (error) => logUnexpected(logger, res, error),
-    };
-    const response = await route.handler(request);
-    sendFhirResponse(req, res, response, baseUrl, contentType);
+export interface FhirEdgeOptions {
+  services: RepositoryServices;
+  baseUrl: string;
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+/** Handles a request under /fhir; `path` is the part after /fhir, `query` the raw query string. */
+export type FhirEdge = (req: IncomingMessage, res: ServerResponse, path: string, query: string) => void;
+
+export function createFhirEdge(options: FhirEdgeOptions): FhirEdge {
+  const { logger } = options;
+  return (req, res, path, query) => {
+    const started = process.hrtime.bigint();
+    const requestId = requestIdOf(req.headers);
+    res.setHeader('X-Request-Id', requestId);
+    const context = { requestId, route: 'unmatched' };
+    res.on('finish', () => {
+      logRequest(logger, {
+        requestId,
+        method: req.method ?? '',
+        route: context.route,
+        status: res.statusCode,
+        started,
+      });
+    });
+    handle(options, req, res, path, query, context).catch((error: unknown) => {
+      req.resume();
+      const known = error instanceof FhirError ? error : clientError(error);
+      if (!known) logUnexpected(logger, context, error);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const rendered = known ?? internalError(requestId);
+      for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
+      sendOutcome(req, res, rendered.status, rendered.outcome);
+    });
   };
+}
+
+async function handle(
+  options: FhirEdgeOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  rawQuery: string,
+  context: { requestId: string; route: string },
+): Promise<void> {
+  const query = [...new URLSearchParams(rawQuery)];
+  const contentType = negotiateContentType(lastValue(query, '_format'), header(req, 'accept'));
+  const { route, params } = matchRoute(req.method ?? '', pathSegments(path));
+  context.route = `/fhir/${route.pattern.join('/')}`;
+  const requestType = mediaType(header(req, 'content-type'));
+  const raw = await readBody(req, options.maxBodyBytes);
+  const request: FhirRequest = {
+    method: req.method as FhirMethod,
+    params,
+    query,
+    headers: {
+      ifMatch: header(req, 'if-match'),
+      ifNoneMatch: header(req, 'if-none-match'),
+      ifModifiedSince: header(req, 'if-modified-since'),
+      ifNoneExist: header(req, 'if-none-exist'),
+      prefer: header(req, 'prefer'),
+      contentType: requestType,
+    },
+    body: raw ? parseBody(raw, requestType) : undefined,
+    repo: new Repository(options.services, { actor: 'anonymous', requestId: context.requestId }),
+    baseUrl: options.baseUrl,
+    reportError: (error) => logUnexpected(options.logger, context, error),
+  };
+  const response = await route.handler(request);
+  sendFhirResponse(req, res, response, {
+    baseUrl: options.baseUrl,
+    contentType,
+    pretty: lastValue(query, '_pretty') === 'true',
+  });
+}
+
+function lastValue(query: [string, string][], name: string): string | undefined {
+  for (let i = query.length - 1; i >= 0; i--) if (query[i][0] === name) return query[i][1];
+  return undefined;
 }
 
 function pathSegments(path: string): string[] {
@@ -48,61 +109,51 @@ function pathSegments(path: string): string[] {
   }
 }
 
-/** Query parameters in order, with repeats, as the search needs them (Express's parser merges repeats). */
-function queryPairs(url: string): [string, string][] {
-  const question = url.indexOf('?');
-  if (question < 0) return [];
-  return [...new URLSearchParams(url.slice(question + 1))];
+const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = { gzip: createGunzip, deflate: createInflate };
+
+/** The request body, at most `limit` bytes after decoding; undefined when there is none. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (!hasBody) return undefined;
+  const encoding = (header(req, 'content-encoding') ?? 'identity').toLowerCase();
+  if (encoding !== 'identity' && !DECODERS[encoding]) {
+    throw unsupportedMediaType(`Unsupported Content-Encoding ${encoding}: send identity, gzip or deflate`);
+  }
+  const stream: Readable = encoding === 'identity' ? req : (req.pipe(DECODERS[encoding]()) as unknown as Readable);
+  const length = encoding === 'identity' ? req.headers['content-length'] : undefined;
+  const body = await getRawBody(stream, { limit, length });
+  return body.length > 0 ? body : undefined;
 }
 
-function header(req: Request, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
-/** Body-parser and other errors that a client causes, mapped to their FHIR errors. */
-function clientError(error: { type?: string; status?: number; message?: string }): FhirError | undefined {
-  if (error.type === 'entity.too.large')
+/** Errors from reading the body that the client caused, as FHIR errors. */
+function clientError(error: unknown): FhirError | undefined {
+  const e = error as { type?: string; status?: number; message?: string; code?: string };
+  if (e?.type === 'entity.too.large')
     return tooLarge('The request body is larger than the server accepts (MAX_BODY_SIZE)');
-  if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported')
-    return unsupportedMediaType(error.message ?? 'Unsupported encoding');
-  if (error.status !== undefined && error.status >= 400 && error.status < 500)
+  if (e?.code === 'Z_DATA_ERROR') return badRequest('The request body is not valid for its Content-Encoding');
+  if (e?.status !== undefined && e.status >= 400 && e.status < 500) {
     return new FhirError(
-      error.status,
-      outcome([{ severity: 'error', code: 'invalid', diagnostics: error.message ?? 'Bad request' }]),
+      e.status,
+      outcome([{ severity: 'error', code: 'invalid', diagnostics: e.message ?? 'Bad request' }]),
     );
+  }
   return undefined;
 }
 
-export function fhirErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const known = error instanceof FhirError ? error : clientError(error as { type?: string; status?: number });
-    const rendered =
-      known ??
-      new FhirError(
-        500,
-        outcome([
-          {
-            severity: 'error',
-            code: 'exception',
-            diagnostics: `Internal server error; request id ${res.locals.requestId}`,
-          },
-        ]),
-      );
-    if (!known) logUnexpected(logger, res, error);
-    if (res.headersSent) return;
-    res.set(rendered.headers);
-    res.status(rendered.status).type('application/fhir+json; charset=utf-8').send(JSON.stringify(rendered.outcome));
-  };
+function internalError(requestId: string): FhirError {
+  return new FhirError(
+    500,
+    outcome([{ severity: 'error', code: 'exception', diagnostics: `Internal server error; request id ${requestId}` }]),
+  );
 }
 
 /** A 500 is a bug: logged with the request id, the error's class and call frames, never its message (it
  * may quote data). */
-function logUnexpected(logger: Logger, res: Response, error: unknown): void {
+export function logUnexpected(logger: Logger, context: { requestId: string; route: string }, error: unknown): void {
   const e = error as Error;
   logger.error('unhandled error', {
-    requestId: res.locals.requestId,
-    route: res.locals.route,
+    requestId: context.requestId,
+    route: context.route,
     error: e?.name,
     frames: e?.stack?.split('\n').slice(1).join('\n'),
   });

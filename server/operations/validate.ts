@@ -21,7 +21,7 @@ async function validateHandler(request: FhirRequest): Promise<FhirResponse> {
   if (mode === 'update' && id && resource.id !== id) {
     throw badRequest(`The resource id "${resource.id}" does not match the URL id "${id}"`, 'id');
   }
-  const issues = request.repo.validate(resource, stringParameters(request, 'profile'));
+  const issues = await request.repo.validate(resource, stringParameters(request, 'profile'));
   const outcome: OperationOutcome = {
     resourceType: 'OperationOutcome',
     issue: issues.length > 0 ? issues : [{ severity: 'information', code: 'informational', diagnostics: 'All OK' }],

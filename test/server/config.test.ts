@@ -59,3 +59,9 @@ test('the logger writes one JSON line per event and respects the level', () => {
   expect(JSON.parse(lines[0])).toMatchObject({ level: 'warn', msg: 'shown', status: 500 });
   expect(lines[0].endsWith('\n')).toBe(true);
 });
+
+test('validation workers default to the cores beyond the event loop, and can be turned off', () => {
+  expect(loadConfig({}).validationWorkers).toBeGreaterThanOrEqual(1);
+  expect(loadConfig({ VALIDATION_WORKERS: '0' }).validationWorkers).toBe(0);
+  expect(() => loadConfig({ VALIDATION_WORKERS: '-1' })).toThrow(/VALIDATION_WORKERS/);
+});

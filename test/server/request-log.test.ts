@@ -2,21 +2,21 @@
 // from the URL, the query or the body (no PHI in logs).
 import fs from 'node:fs';
 import request from 'supertest';
-import { createApp } from '../../server/app';
+import { createRequestListener } from '../../server/app';
 import { createLogger } from '../../server/log';
-import { openServices } from '../../server/services';
+import { closeServices, openServices } from '../../server/services';
 import type { RepositoryServices } from '../../resources/repository';
 import { BASE_URL, patient, tempDir } from '../support/app';
 
 const lines: string[] = [];
 let services: RepositoryServices;
-let app: ReturnType<typeof createApp>;
+let app: ReturnType<typeof createRequestListener>;
 let dataDir: string;
 
 beforeAll(async () => {
   dataDir = tempDir();
   services = await openServices({ dataDir, sqliteSynchronous: 'NORMAL' });
-  app = createApp({
+  app = createRequestListener({
     services,
     baseUrl: BASE_URL,
     maxBodyBytes: 1024 * 1024,
@@ -24,7 +24,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await services.store.close();
+  await closeServices(services);
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -56,7 +56,7 @@ test('request lines carry the route pattern, never ids, query values or bodies',
 });
 
 test('an unexpected error is a 500 OperationOutcome with the request id, logged without request data', async () => {
-  const broken = createApp({
+  const broken = createRequestListener({
     services: {
       ...services,
       store: { ...services.store, readCurrent: () => Promise.reject(new Error('disk on fire')) } as never,

@@ -6,7 +6,7 @@ import request from 'supertest';
 import type { RequestListener } from 'node:http';
 import { createRequestListener } from '../../server/app';
 import { createLogger } from '../../server/log';
-import { openServices } from '../../server/services';
+import { closeServices, openServices } from '../../server/services';
 import type { RepositoryServices } from '../../resources/repository';
 
 export const BASE_URL = 'http://localhost:8080/fhir';
@@ -39,7 +39,7 @@ export async function startTestApp(options: { maxBodyBytes?: number } = {}): Pro
     dataDir,
     api: () => request(app),
     close: async () => {
-      await services.store.close();
+      await closeServices(services);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -6,7 +6,10 @@
 // prepared while the previous one syncs. Reads use a second connection, which sees committed data only.
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { compiledWorkerScript } from '../../worker-script';
+import type { CheckpointerData } from './checkpointer';
 import type { SearchQuery } from '../../search/query';
 import type { HistoryQuery, Page, ResourceStore, StoreTransaction, StoredVersion, VersionWrite } from '../port';
 import { ParamIds } from './param-ids';
@@ -18,6 +21,8 @@ import { SqliteWriter } from './writer';
 export interface SqliteStoreOptions {
   /** FULL (default) survives power loss; NORMAL survives a crash of the process only. */
   synchronous?: 'FULL' | 'NORMAL';
+  /** Checkpoint the WAL from a worker thread every this many ms; 0 leaves checkpoints to the writer. */
+  checkpointIntervalMs?: number;
 }
 
 interface ControlStatements {
@@ -58,6 +63,7 @@ export class SqliteStore implements ResourceStore {
   private flushing = false;
   private syncing = 0;
   private closed = false;
+  private checkpointer: Worker | undefined;
 
   private constructor(file: string, options: SqliteStoreOptions) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -97,6 +103,22 @@ export class SqliteStore implements ResourceStore {
     return new SqliteStore(file, options);
   }
 
+  /** Opens the store with its background checkpointer running (the server's configuration). */
+  static async openWithCheckpointer(file: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
+    const store = new SqliteStore(file, options);
+    const script = compiledWorkerScript(__dirname, 'resources/store/sqlite/checkpointer');
+    if (!script) return store;
+    const data: CheckpointerData = { file, intervalMs: options.checkpointIntervalMs ?? 100 };
+    const worker = new Worker(script, { workerData: data });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    store.writer.pragma('wal_autocheckpoint = 0');
+    store.checkpointer = worker;
+    return store;
+  }
+
   readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {
     return this.reader.readCurrent(resourceType, id);
   }
@@ -126,8 +148,20 @@ export class SqliteStore implements ResourceStore {
     this.closed = true;
     while (this.flushing || this.syncing > 0 || this.queue.length > 0) await new Promise((r) => setImmediate(r));
     if (this.walFd !== undefined) fs.closeSync(this.walFd);
+    await this.stopCheckpointer();
     this.readerDb.close();
     this.writer.close();
+  }
+
+  private async stopCheckpointer(): Promise<void> {
+    const worker = this.checkpointer;
+    if (!worker) return;
+    await new Promise<void>((resolve) => {
+      worker.once('message', () => resolve());
+      worker.once('exit', () => resolve());
+      worker.postMessage('stop');
+    });
+    await worker.terminate();
   }
 
   private scheduleFlush(): void {

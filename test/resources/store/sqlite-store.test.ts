@@ -73,6 +73,20 @@ describe('SQLite adapter', () => {
     await store.close();
   });
 
+  test('the background checkpointer copies the WAL into the database file and truncates it on close', async () => {
+    const file = path.join(dir, 'd.sqlite');
+    const store = await SqliteStore.openWithCheckpointer(file, { checkpointIntervalMs: 20 });
+    for (let i = 0; i < 50; i++) await store.transaction(async (tx) => tx.writeVersion(version('Patient', `w${i}`, 1)));
+    await new Promise((r) => setTimeout(r, 200));
+    const probe = new Database(file, { readonly: true });
+    const [status] = probe.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
+    probe.close();
+    expect(status.log).toBeGreaterThan(0);
+    expect(status.checkpointed).toBe(status.log);
+    await store.close();
+    expect(fs.statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0).toBe(0);
+  });
+
   test('openStore puts the file under DATA_DIR and refuses MONGODB_URL for now', async () => {
     const store = await openStore({ dataDir: dir });
     expect(fs.existsSync(path.join(dir, SQLITE_FILE_NAME))).toBe(true);

@@ -1,4 +1,4 @@
-// The read fast path answers plain reads exactly as the full app would, and steps aside for everything else.
+// Reads: the same answer whatever the negotiation path, errors as OperationOutcomes, gzip for large bodies.
 import { FHIR_JSON, patient, startTestApp, type TestApp } from '../../support/app';
 
 let t: TestApp;
@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-test('a plain read has the same status, headers and body as through the app', async () => {
+test('a plain read and a read with _format give the same status, headers and body', async () => {
   const fast = await t.api().get(`/fhir/Patient/${id}`).set('X-Request-Id', 'fast-1');
   const full = await t.api().get(`/fhir/Patient/${id}?_format=json`);
   expect(fast.status).toBe(200);
@@ -25,14 +25,14 @@ test('a plain read has the same status, headers and body as through the app', as
   expect(fast.headers['content-length']).toBe(String(Buffer.byteLength(JSON.stringify(fast.body))));
 });
 
-test('errors, conditional reads, other Accept values and compressible bodies go through the app', async () => {
+test('errors, conditional reads, Accept values and gzip on large bodies', async () => {
   expect((await t.api().get('/fhir/Patient/unknown')).status).toBe(404);
   expect((await t.api().get('/fhir/Nope/1')).status).toBe(404);
   expect((await t.api().get(`/fhir/Patient/${id}`).set('If-None-Match', 'W/"1"')).status).toBe(304);
   expect((await t.api().get(`/fhir/Patient/${id}`).set('Accept', 'application/fhir+xml')).status).toBe(406);
   const plain = await t.api().get(`/fhir/Patient/${id}`).set('Accept', 'application/json');
   expect(plain.headers['content-type']).toBe('application/json; charset=utf-8');
-  // supertest inflates the body itself; the header shows the app compressed it.
+  // supertest inflates the body itself; the header shows it was compressed.
   const gzipped = await t.api().get(`/fhir/Patient/${bigId}`).set('Accept-Encoding', 'gzip');
   expect(gzipped.headers['content-encoding']).toBe('gzip');
   expect(gzipped.body.id).toBe(bigId);
