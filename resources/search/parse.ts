@@ -4,6 +4,7 @@ import { badRequest, tooCostly } from '../errors';
 import type { Condition, SearchQuery, SortRule, TotalMode } from './query';
 import type { SearchParameterRegistry } from './registry';
 import { parseConditionValues, splitOrValues } from './parse-values';
+import { SHAPING_PARAMETERS, applyShapingParameter, emptyShaping, type ResultShaping } from './result-params';
 
 export type SearchParamPairs = [string, string][];
 
@@ -20,6 +21,8 @@ export interface ParsedSearch {
   applied: SearchParamPairs;
   /** Notes for the client, e.g. a `_count` above the maximum was lowered. */
   notes: string[];
+  /** _include, _revinclude, _summary, _elements. */
+  shaping: ResultShaping;
 }
 
 export const DEFAULT_COUNT = 20;
@@ -42,6 +45,7 @@ export function parseSearchParams(
     unknown: [],
     applied: [],
     notes: [],
+    shaping: emptyShaping(),
   };
   for (const [name, value] of pairs) {
     const problem = applyParameter(registry, parsed, name, value);
@@ -68,6 +72,7 @@ function applyParameter(
     return undefined;
   }
   const [code, modifier] = splitModifier(name);
+  if (SHAPING_PARAMETERS.has(code)) return applyShapingParameter(registry, parsed.shaping, name, value);
   if (code === '_id') {
     if (modifier && modifier !== 'not') return `modifier :${modifier} is not supported on _id`;
     query.conditions.push({ kind: 'id', ids: orValues(value, name), not: modifier === 'not' });
