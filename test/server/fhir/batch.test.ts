@@ -1,14 +1,18 @@
 // Batch Bundles (POST [base] with Bundle.type = batch), per FHIR R4 http.html#brules: every entry is processed
 // on its own, a failing entry gets its own 4xx status and OperationOutcome while the others succeed, and the
 // HTTP status of the batch itself is 200 with a batch-response Bundle.
-import type { Bundle, BundleEntry, BundleEntryRequest, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, OperationOutcome, Patient, Resource } from '@medplum/fhirtypes';
 import type { Response } from 'supertest';
-import { BASE_URL, FHIR_JSON, patient, startTestApp, type TestApp } from '../../support/app';
+import { bundleOf, bundleTestKit, entry } from '../../support/bundles';
+import { BASE_URL, FHIR_JSON, startTestApp, type TestApp } from '../../support/app';
 
 const IDENTIFIER_SYSTEM = 'urn:oid:2.16.840.1.113883.19.5.98';
 
 let testApp: TestApp;
-let sequence = 0;
+const { uniqueValue, identified, postBundle, createPatient, findByIdentifier } = bundleTestKit(
+  () => testApp,
+  IDENTIFIER_SYSTEM,
+);
 
 beforeAll(async () => {
   testApp = await startTestApp();
@@ -17,47 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await testApp.close();
 });
-
-function uniqueValue(label: string): string {
-  sequence += 1;
-  return `${label}-${sequence}-${Date.now()}`;
-}
-
-function identified(value: string, overrides: Record<string, unknown> = {}): Patient {
-  return patient({ identifier: [{ system: IDENTIFIER_SYSTEM, value }], ...overrides }) as unknown as Patient;
-}
-
-function entry(method: BundleEntryRequest['method'], url: string, extra: Partial<BundleEntry> = {}): BundleEntry {
-  const { request, ...rest } = extra;
-  return { ...rest, request: { method, url, ...request } };
-}
-
-function batch(entries: unknown[]): Bundle {
-  return { resourceType: 'Bundle', type: 'batch', entry: entries as BundleEntry[] };
-}
-
-function postBundle(bundle: Bundle, headers: Record<string, string> = {}): Promise<Response> {
-  return testApp.api().post('/fhir').set('Content-Type', FHIR_JSON).set(headers).send(bundle);
-}
-
-async function createPatient(value: string, overrides: Record<string, unknown> = {}): Promise<Patient> {
-  const res = await testApp
-    .api()
-    .post('/fhir/Patient')
-    .set('Content-Type', FHIR_JSON)
-    .send(identified(value, overrides));
-  expect(res.status).toBe(201);
-  return res.body as Patient;
-}
-
-async function findByIdentifier(value: string): Promise<Patient[]> {
-  const res = await testApp
-    .api()
-    .get('/fhir/Patient')
-    .query({ identifier: `${IDENTIFIER_SYSTEM}|${value}` });
-  expect(res.status).toBe(200);
-  return ((res.body as Bundle).entry ?? []).map((e) => e.resource as Patient);
-}
 
 function responseEntries(res: Response, count: number): BundleEntry[] {
   expect(res.status).toBe(200);
@@ -90,9 +53,9 @@ describe('independent entries', () => {
   test('a failing entry gets its own 4xx and OperationOutcome while the other entries succeed and are stored', async () => {
     const first = uniqueValue('ok-1');
     const invalid = uniqueValue('invalid');
-    const clientId = `batch-put-${sequence}-${Date.now()}`;
+    const clientId = uniqueValue('batch-put');
     const res = await postBundle(
-      batch([
+      bundleOf('batch', [
         entry('POST', 'Patient', { resource: identified(first) }),
         entry('POST', 'Patient', { resource: identified(invalid, { birthDate: 'yesterday' }) }),
         entry('PUT', `Patient/${clientId}`, { resource: { ...identified(uniqueValue('put')), id: clientId } }),
@@ -115,8 +78,8 @@ describe('independent entries', () => {
 
     expectEntryFailure(missing, 404);
 
-    expect(await findByIdentifier(first)).toHaveLength(1);
-    expect(await findByIdentifier(invalid)).toHaveLength(0);
+    expect(await findByIdentifier<Patient>('Patient', first)).toHaveLength(1);
+    expect(await findByIdentifier<Patient>('Patient', invalid)).toHaveLength(0);
     expect((await testApp.api().get(`/fhir/Patient/${clientId}`)).status).toBe(200);
   });
 
@@ -124,7 +87,7 @@ describe('independent entries', () => {
     const existing = await createPatient(uniqueValue('stale'));
     const other = uniqueValue('stale-other');
     const res = await postBundle(
-      batch([
+      bundleOf('batch', [
         entry('PUT', `Patient/${existing.id}`, {
           resource: { ...existing, gender: 'male' },
           request: { method: 'PUT', url: `Patient/${existing.id}`, ifMatch: 'W/"7"' },
@@ -138,12 +101,12 @@ describe('independent entries', () => {
     const stored = await testApp.api().get(`/fhir/Patient/${existing.id}`);
     expect((stored.body as Patient).meta?.versionId).toBe('1');
     expect((stored.body as Patient).gender).toBe('female');
-    expect(await findByIdentifier(other)).toHaveLength(1);
+    expect(await findByIdentifier<Patient>('Patient', other)).toHaveLength(1);
   });
 
   test('DELETE entries answer 204 No Content and the resource is gone afterwards', async () => {
     const existing = await createPatient(uniqueValue('delete'));
-    const res = await postBundle(batch([entry('DELETE', `Patient/${existing.id}`)]));
+    const res = await postBundle(bundleOf('batch', [entry('DELETE', `Patient/${existing.id}`)]));
     const [deleted] = responseEntries(res, 1);
     expect(deleted.response?.status).toBe('204 No Content');
     expect(deleted.resource).toBeUndefined();
@@ -154,7 +117,7 @@ describe('independent entries', () => {
     const value = uniqueValue('cond');
     const existing = await createPatient(value);
     const res = await postBundle(
-      batch([
+      bundleOf('batch', [
         entry('POST', 'Patient', {
           resource: identified(value, { gender: 'male' }),
           request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${IDENTIFIER_SYSTEM}|${value}` },
@@ -164,13 +127,13 @@ describe('independent entries', () => {
     const [matched] = responseEntries(res, 1);
     expect(matched.response?.status).toBe('200 OK');
     expect(matched.response?.location).toBe(`Patient/${existing.id}/_history/1`);
-    expect(await findByIdentifier(value)).toHaveLength(1);
+    expect(await findByIdentifier<Patient>('Patient', value)).toHaveLength(1);
   });
 
   test('a PATCH entry carried as a Binary is applied', async () => {
     const existing = await createPatient(uniqueValue('patch'));
     const res = await postBundle(
-      batch([
+      bundleOf('batch', [
         entry('PATCH', `Patient/${existing.id}`, {
           resource: patchBinary([{ op: 'replace', path: '/gender', value: 'other' }]),
         }),
@@ -189,7 +152,7 @@ describe('independent entries', () => {
     const existing = await createPatient(uniqueValue('unexpected'));
     const survivor = uniqueValue('unexpected-survivor');
     const res = await postBundle(
-      batch([
+      bundleOf('batch', [
         entry('POST', 'Patient', { resource: identified(survivor) }),
         // A JSON Patch `move` into its own child: fast-json-patch throws a TypeError, not a JsonPatchError.
         entry('PATCH', `Patient/${existing.id}`, {
@@ -198,7 +161,7 @@ describe('independent entries', () => {
       ]),
     );
     // The POST is committed whatever the batch answers; the client must be told so.
-    expect(await findByIdentifier(survivor)).toHaveLength(1);
+    expect(await findByIdentifier<Patient>('Patient', survivor)).toHaveLength(1);
     const [created, failed] = responseEntries(res, 2);
     expect(created.response?.status).toBe('201 Created');
     expect(failed.response?.status).not.toMatch(/^2/);
@@ -209,7 +172,7 @@ describe('independent entries', () => {
   test('a PATCH entry moving a value into its own child is a client error (4xx)', async () => {
     const existing = await createPatient(uniqueValue('move-into-child'));
     const res = await postBundle(
-      batch([
+      bundleOf('batch', [
         entry('PATCH', `Patient/${existing.id}`, {
           resource: patchBinary([{ op: 'move', from: '/name', path: '/name/0' }]),
         }),
@@ -224,7 +187,7 @@ describe('independent entries', () => {
   test('a PATCH entry whose test operation fails gets 422 and leaves the resource unchanged', async () => {
     const existing = await createPatient(uniqueValue('patch-test'));
     const res = await postBundle(
-      batch([
+      bundleOf('batch', [
         entry('PATCH', `Patient/${existing.id}`, {
           resource: patchBinary([
             { op: 'test', path: '/gender', value: 'male' },
@@ -251,7 +214,7 @@ describe('GET entries', () => {
       .send({ ...existing, gender: 'other' });
     expect(update.status).toBe(200);
     const res = await postBundle(
-      batch([
+      bundleOf('batch', [
         entry('GET', `Patient/${existing.id}`),
         entry('GET', `Patient/${existing.id}/_history/1`),
         entry('GET', `Patient?identifier=${encodeURIComponent(`${IDENTIFIER_SYSTEM}|${value}`)}`),
@@ -283,7 +246,7 @@ describe('GET entries', () => {
   test('a GET of a deleted resource answers 410 in its entry', async () => {
     const existing = await createPatient(uniqueValue('gone'));
     expect((await testApp.api().delete(`/fhir/Patient/${existing.id}`)).status).toBe(204);
-    const res = await postBundle(batch([entry('GET', `Patient/${existing.id}`), entry('GET', 'metadata')]));
+    const res = await postBundle(bundleOf('batch', [entry('GET', `Patient/${existing.id}`), entry('GET', 'metadata')]));
     const [gone, metadata] = responseEntries(res, 2);
     expectEntryFailure(gone, 410);
     expect(metadata.response?.status).toBe('200 OK');
@@ -294,7 +257,7 @@ describe('GET entries', () => {
     const value = uniqueValue('strict');
     await createPatient(value);
     const res = await postBundle(
-      batch([
+      bundleOf('batch', [
         entry('GET', 'Patient?no-such-parameter=1'),
         entry('GET', `Patient?identifier=${encodeURIComponent(`${IDENTIFIER_SYSTEM}|${value}`)}`),
       ]),
@@ -310,7 +273,7 @@ describe('invalid entry shapes are reported per entry', () => {
   test('entries without request, request.method or request.url, or with an unknown method, each fail with 400', async () => {
     const survivor = uniqueValue('survivor');
     const res = await postBundle(
-      batch([
+      bundleOf('batch', [
         { resource: identified(uniqueValue('no-request')) },
         { resource: identified(uniqueValue('no-method')), request: { url: 'Patient' } },
         { resource: identified(uniqueValue('no-url')), request: { method: 'POST' } },
@@ -327,13 +290,13 @@ describe('invalid entry shapes are reported per entry', () => {
       'Bundle.entry[3].request.method',
     ]);
     expect(entries[4].response?.status).toBe('201 Created');
-    expect(await findByIdentifier(survivor)).toHaveLength(1);
+    expect(await findByIdentifier<Patient>('Patient', survivor)).toHaveLength(1);
   });
 
   test('a null entry, a POST without a resource, and a type mismatch each fail alone', async () => {
     const survivor = uniqueValue('survivor-2');
     const res = await postBundle(
-      batch([
+      bundleOf('batch', [
         null,
         entry('POST', 'Patient'),
         entry('POST', 'Observation', { resource: identified(uniqueValue('mismatch')) }),
@@ -347,11 +310,11 @@ describe('invalid entry shapes are reported per entry', () => {
     expectEntryFailure(mismatch, 400);
     expectEntryFailure(unknownType, 404);
     expect(created.response?.status).toBe('201 Created');
-    expect(await findByIdentifier(survivor)).toHaveLength(1);
+    expect(await findByIdentifier<Patient>('Patient', survivor)).toHaveLength(1);
   });
 
   test('a method not allowed on the URL fails alone with 405', async () => {
-    const res = await postBundle(batch([entry('DELETE', 'metadata'), entry('GET', 'metadata')]));
+    const res = await postBundle(bundleOf('batch', [entry('DELETE', 'metadata'), entry('GET', 'metadata')]));
     const [notAllowed, ok] = responseEntries(res, 2);
     expectEntryFailure(notAllowed, 405);
     expect(ok.response?.status).toBe('200 OK');
@@ -362,7 +325,7 @@ describe('the batch-response Bundle', () => {
   test('Prefer: return=minimal omits the resources of writes but keeps those of reads', async () => {
     const existing = await createPatient(uniqueValue('minimal-read'));
     const res = await postBundle(
-      batch([
+      bundleOf('batch', [
         entry('POST', 'Patient', { resource: identified(uniqueValue('minimal')) }),
         entry('GET', `Patient/${existing.id}`),
       ]),
@@ -385,7 +348,10 @@ describe('the batch-response Bundle', () => {
   test('many entries keep their request order in the response', async () => {
     const values = Array.from({ length: 12 }, (_, i) => uniqueValue(`order-${i}`));
     const res = await postBundle(
-      batch(values.map((value) => entry('POST', 'Patient', { resource: identified(value) }))),
+      bundleOf(
+        'batch',
+        values.map((value) => entry('POST', 'Patient', { resource: identified(value) })),
+      ),
     );
     const entries = responseEntries(res, values.length);
     entries.forEach((e, i) => {

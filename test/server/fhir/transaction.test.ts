@@ -11,13 +11,17 @@ import type {
   Resource,
 } from '@medplum/fhirtypes';
 import type { Response } from 'supertest';
-import { BASE_URL, FHIR_JSON, observation, patient, startTestApp, type TestApp } from '../../support/app';
+import { bundleOf, bundleTestKit, entry } from '../../support/bundles';
+import { BASE_URL, FHIR_JSON, observation, startTestApp, type TestApp } from '../../support/app';
 
 const IDENTIFIER_SYSTEM = 'urn:oid:2.16.840.1.113883.19.5.99';
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 let testApp: TestApp;
-let sequence = 0;
+const { uniqueValue, identified, postBundle, createPatient, findByIdentifier } = bundleTestKit(
+  () => testApp,
+  IDENTIFIER_SYSTEM,
+);
 
 beforeAll(async () => {
   testApp = await startTestApp();
@@ -27,16 +31,6 @@ afterAll(async () => {
   await testApp.close();
 });
 
-/** A value no other test uses, so searches by identifier see only this test's data. */
-function uniqueValue(label: string): string {
-  sequence += 1;
-  return `${label}-${sequence}-${Date.now()}`;
-}
-
-function identified(value: string, overrides: Record<string, unknown> = {}): Patient {
-  return patient({ identifier: [{ system: IDENTIFIER_SYSTEM, value }], ...overrides }) as unknown as Patient;
-}
-
 function observationOf(subject: string, value: string, overrides: Record<string, unknown> = {}): Observation {
   return observation(subject, {
     identifier: [{ system: IDENTIFIER_SYSTEM, value }],
@@ -44,47 +38,9 @@ function observationOf(subject: string, value: string, overrides: Record<string,
   }) as unknown as Observation;
 }
 
-function entry(method: BundleEntryRequest['method'], url: string, extra: Partial<BundleEntry> = {}): BundleEntry {
-  const { request, ...rest } = extra;
-  return { ...rest, request: { method, url, ...request } };
-}
-
-function transaction(entries: BundleEntry[]): Bundle {
-  return { resourceType: 'Bundle', type: 'transaction', entry: entries };
-}
-
-function postBundle(bundle: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return testApp
-    .api()
-    .post('/fhir')
-    .set('Content-Type', FHIR_JSON)
-    .set(headers)
-    .send(bundle as object);
-}
-
-async function createPatient(value: string, overrides: Record<string, unknown> = {}): Promise<Patient> {
-  const res = await testApp
-    .api()
-    .post('/fhir/Patient')
-    .set('Content-Type', FHIR_JSON)
-    .send(identified(value, overrides));
-  expect(res.status).toBe(201);
-  return res.body as Patient;
-}
-
 async function read<T extends Resource>(reference: string): Promise<{ status: number; body: T }> {
   const res = await testApp.api().get(`/fhir/${reference}`);
   return { status: res.status, body: res.body as T };
-}
-
-/** Every current resource of the type carrying the identifier. */
-async function findByIdentifier<T extends Resource>(type: string, value: string): Promise<T[]> {
-  const res = await testApp
-    .api()
-    .get(`/fhir/${type}`)
-    .query({ identifier: `${IDENTIFIER_SYSTEM}|${value}` });
-  expect(res.status).toBe(200);
-  return ((res.body as Bundle).entry ?? []).map((e) => e.resource as T);
 }
 
 function responseEntries(res: Response): BundleEntry[] {
@@ -125,7 +81,7 @@ describe('atomicity', () => {
     const patientValue = uniqueValue('atomic-patient');
     const observationValue = uniqueValue('atomic-observation');
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Patient', {
           fullUrl: 'urn:uuid:7d3e3a2c-0001-4000-8000-000000000001',
           resource: identified(patientValue),
@@ -145,7 +101,7 @@ describe('atomicity', () => {
   test('a failure after a processed DELETE rolls the DELETE back', async () => {
     const existing = await createPatient(uniqueValue('survivor'));
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('DELETE', `Patient/${existing.id}`),
         // The body's id does not match the URL: 400 while processing the PUT, after the DELETE ran.
         entry('PUT', 'Patient/tx-mismatch-1', { resource: { ...identified(uniqueValue('mismatch')), id: 'other-id' } }),
@@ -169,7 +125,7 @@ describe('atomicity', () => {
     expect(updated.status).toBe(200);
     const bystander = uniqueValue('bystander');
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Patient', { resource: identified(bystander) }),
         entry('PUT', `Patient/${existing.id}`, {
           resource: { ...identified(value), id: existing.id, gender: 'male' },
@@ -188,7 +144,7 @@ describe('atomicity', () => {
     const value = uniqueValue('if-match-ok');
     const existing = await createPatient(value);
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('PUT', `Patient/${existing.id}`, {
           resource: { ...identified(value), id: existing.id, gender: 'male' },
           request: { method: 'PUT', url: `Patient/${existing.id}`, ifMatch: 'W/"1"' },
@@ -205,9 +161,9 @@ describe('atomicity', () => {
 describe('processing order (DELETE, POST, PUT/PATCH, GET)', () => {
   test('a GET listed first sees the resources that POST and PUT entries of the same bundle wrote', async () => {
     const value = uniqueValue('order-get');
-    const clientId = `order-put-${sequence}`;
+    const clientId = uniqueValue('order-put');
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('GET', `Patient?identifier=${encodeURIComponent(`${IDENTIFIER_SYSTEM}|${value}`)}`),
         entry('POST', 'Patient', { resource: identified(value) }),
         entry('PUT', `Patient/${clientId}`, { resource: { ...identified(value), id: clientId } }),
@@ -226,7 +182,7 @@ describe('processing order (DELETE, POST, PUT/PATCH, GET)', () => {
     const value = uniqueValue('order-delete');
     const existing = await createPatient(value);
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('GET', `Patient?identifier=${encodeURIComponent(`${IDENTIFIER_SYSTEM}|${value}`)}`),
         entry('DELETE', `Patient/${existing.id}`),
       ]),
@@ -241,7 +197,7 @@ describe('processing order (DELETE, POST, PUT/PATCH, GET)', () => {
     // R4 transaction rules: resource identities written in steps 1-3 may not overlap; nothing is stored.
     const value = uniqueValue('order-put-after-post');
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('PUT', `Patient?identifier=${encodeURIComponent(`${IDENTIFIER_SYSTEM}|${value}`)}`, {
           resource: identified(value, { gender: 'male' }),
         }),
@@ -258,7 +214,7 @@ describe('processing order (DELETE, POST, PUT/PATCH, GET)', () => {
     const value = uniqueValue('delete-then-create');
     const old = await createPatient(value);
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Patient', {
           fullUrl: 'urn:uuid:7d3e3a2c-0002-4000-8000-000000000001',
           resource: identified(value, { gender: 'male' }),
@@ -286,10 +242,10 @@ describe('processing order (DELETE, POST, PUT/PATCH, GET)', () => {
   // "A resource can only appear in a transaction once (by identity)... If any resource identities overlap in
   // steps 1-3, then the transaction SHALL fail" (R4 http.html#trules).
   test('two writes of the same resource identity fail the transaction and store nothing', async () => {
-    const clientId = `twice-${sequence}-${Date.now()}`;
+    const clientId = uniqueValue('twice');
     const value = uniqueValue('twice');
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('PUT', `Patient/${clientId}`, { resource: { ...identified(value, { gender: 'male' }), id: clientId } }),
         entry('PUT', `Patient/${clientId}`, { resource: { ...identified(value, { gender: 'female' }), id: clientId } }),
       ]),
@@ -306,7 +262,7 @@ describe('urn:uuid references', () => {
     const patientUrl = 'urn:uuid:7d3e3a2c-0003-4000-8000-000000000001';
     const value = uniqueValue('forward');
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Observation', {
           fullUrl: 'urn:uuid:7d3e3a2c-0003-4000-8000-000000000002',
           resource: observationOf(patientUrl, uniqueValue('forward-obs')),
@@ -332,7 +288,7 @@ describe('urn:uuid references', () => {
     const b = 'urn:uuid:7d3e3a2c-0004-4000-8000-00000000000b';
     const subject = await createPatient(uniqueValue('circular'));
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Observation', {
           fullUrl: a,
           resource: observationOf(`Patient/${subject.id}`, uniqueValue('circular-a'), {
@@ -356,10 +312,10 @@ describe('urn:uuid references', () => {
   });
 
   test('a PUT entry with an absolute fullUrl on this server is referenced as Type/id', async () => {
-    const clientId = `abs-${sequence}-${Date.now()}`;
+    const clientId = uniqueValue('abs');
     const fullUrl = `${BASE_URL}/Patient/${clientId}`;
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Observation', { resource: observationOf(fullUrl, uniqueValue('abs-obs')) }),
         entry('PUT', `Patient/${clientId}`, { fullUrl, resource: { ...identified(uniqueValue('abs')), id: clientId } }),
       ]),
@@ -377,7 +333,7 @@ describe('urn:uuid references', () => {
     const existing = await createPatient(value);
     const patientUrl = 'urn:uuid:7d3e3a2c-000a-4000-8000-000000000001';
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('PUT', `Patient?identifier=${encodeURIComponent(`${IDENTIFIER_SYSTEM}|${value}`)}`, {
           fullUrl: patientUrl,
           resource: identified(value, { gender: 'male' }),
@@ -398,7 +354,7 @@ describe('urn:uuid references', () => {
   test('a urn:uuid in the narrative (<a href>) is replaced like a reference', async () => {
     const patientUrl = 'urn:uuid:7d3e3a2c-0005-4000-8000-000000000001';
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Patient', { fullUrl: patientUrl, resource: identified(uniqueValue('narrative')) }),
         entry('POST', 'Observation', {
           resource: observationOf(patientUrl, uniqueValue('narrative-obs'), {
@@ -425,7 +381,7 @@ describe('conditional create (ifNoneExist)', () => {
     const existing = await createPatient(value);
     const patientUrl = 'urn:uuid:7d3e3a2c-0006-4000-8000-000000000001';
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Patient', {
           fullUrl: patientUrl,
           resource: identified(value, { gender: 'male' }),
@@ -450,7 +406,7 @@ describe('conditional create (ifNoneExist)', () => {
     const value = uniqueValue('cond-create-new');
     const patientUrl = 'urn:uuid:7d3e3a2c-0007-4000-8000-000000000001';
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Observation', { resource: observationOf(patientUrl, uniqueValue('cond-create-new-obs')) }),
         entry('POST', 'Patient', {
           fullUrl: patientUrl,
@@ -475,7 +431,7 @@ describe('conditional create (ifNoneExist)', () => {
     await createPatient(value);
     const bystander = uniqueValue('cond-create-many-bystander');
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Patient', { resource: identified(bystander) }),
         entry('POST', 'Patient', {
           resource: identified(value),
@@ -495,7 +451,7 @@ describe('conditional references', () => {
     const value = uniqueValue('cond-ref');
     const existing = await createPatient(value);
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Observation', {
           resource: observationOf(`Patient?identifier=${IDENTIFIER_SYSTEM}|${value}`, uniqueValue('cond-ref-obs')),
         }),
@@ -512,7 +468,7 @@ describe('conditional references', () => {
     const bystander = uniqueValue('cond-ref-none-bystander');
     const observationValue = uniqueValue('cond-ref-none-obs');
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Patient', { resource: identified(bystander) }),
         entry('POST', 'Observation', {
           resource: observationOf(`Patient?identifier=${IDENTIFIER_SYSTEM}|${uniqueValue('nobody')}`, observationValue),
@@ -527,7 +483,7 @@ describe('conditional references', () => {
   test('a conditional reference with an unknown search parameter is rejected with 400', async () => {
     const observationValue = uniqueValue('cond-ref-unknown-obs');
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Observation', { resource: observationOf('Patient?no-such-param=1', observationValue) }),
       ]),
     );
@@ -541,7 +497,7 @@ describe('conditional references', () => {
     await createPatient(value);
     const observationValue = uniqueValue('cond-ref-many-obs');
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Observation', {
           resource: observationOf(`Patient?identifier=${IDENTIFIER_SYSTEM}|${value}`, observationValue),
         }),
@@ -554,10 +510,12 @@ describe('conditional references', () => {
 
 describe('PUT and PATCH entries', () => {
   test('PUT with a client id creates the resource (update-as-create), a later PUT updates it', async () => {
-    const clientId = `client-${sequence}-${Date.now()}`;
+    const clientId = uniqueValue('client');
     const value = uniqueValue('put-create');
     const first = await postBundle(
-      transaction([entry('PUT', `Patient/${clientId}`, { resource: { ...identified(value), id: clientId } })]),
+      bundleOf('transaction', [
+        entry('PUT', `Patient/${clientId}`, { resource: { ...identified(value), id: clientId } }),
+      ]),
     );
     const [created] = responseEntries(first);
     expect(created.response?.status).toBe('201 Created');
@@ -566,7 +524,7 @@ describe('PUT and PATCH entries', () => {
     expect(created.fullUrl).toBe(`${BASE_URL}/Patient/${clientId}`);
 
     const second = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('PUT', `Patient/${clientId}`, { resource: { ...identified(value, { gender: 'male' }), id: clientId } }),
       ]),
     );
@@ -582,7 +540,7 @@ describe('PUT and PATCH entries', () => {
   test('a PATCH entry carried as a Binary (application/json-patch+json, base64 data) is applied', async () => {
     const existing = await createPatient(uniqueValue('patch'));
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('PATCH', `Patient/${existing.id}`, {
           resource: patchBinary([
             { op: 'test', path: '/gender', value: 'female' },
@@ -602,7 +560,9 @@ describe('PUT and PATCH entries', () => {
   test('a PATCH entry whose resource is not a JSON Patch Binary is rejected with 400', async () => {
     const existing = await createPatient(uniqueValue('patch-bad'));
     const res = await postBundle(
-      transaction([entry('PATCH', `Patient/${existing.id}`, { resource: identified(uniqueValue('patch-bad-body')) })]),
+      bundleOf('transaction', [
+        entry('PATCH', `Patient/${existing.id}`, { resource: identified(uniqueValue('patch-bad-body')) }),
+      ]),
     );
     expectOutcomeAt(res, 400, 'Bundle.entry[0].resource');
     expect((await read<Patient>(`Patient/${existing.id}`)).body.meta?.versionId).toBe('1');
@@ -616,7 +576,7 @@ describe('the transaction-response Bundle', () => {
     const toRead = await createPatient(uniqueValue('resp-read'));
     const newValue = uniqueValue('resp-create');
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('GET', `Patient/${toRead.id}`),
         entry('PUT', `Patient/${toUpdate.id}`, { resource: { ...toUpdate, gender: 'male' } }),
         entry('POST', 'Patient', { resource: identified(newValue) }),
@@ -652,9 +612,9 @@ describe('the transaction-response Bundle', () => {
   });
 
   test('Prefer: return=minimal omits the resources of write entries but keeps their response details', async () => {
-    const clientId = `minimal-${sequence}-${Date.now()}`;
+    const clientId = uniqueValue('minimal');
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Patient', { resource: identified(uniqueValue('minimal')) }),
         entry('PUT', `Patient/${clientId}`, { resource: { ...identified(uniqueValue('minimal-put')), id: clientId } }),
       ]),
@@ -673,7 +633,7 @@ describe('the transaction-response Bundle', () => {
 
   test('Prefer: return=representation includes the stored resources', async () => {
     const res = await postBundle(
-      transaction([entry('POST', 'Patient', { resource: identified(uniqueValue('repr')) })]),
+      bundleOf('transaction', [entry('POST', 'Patient', { resource: identified(uniqueValue('repr')) })]),
       {
         Prefer: 'return=representation',
       },
@@ -715,7 +675,7 @@ describe('malformed transaction Bundles', () => {
   test('an entry without request.method is rejected with 400 and nothing is stored', async () => {
     const value = uniqueValue('no-method');
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Patient', { resource: identified(value) }),
         { resource: identified(uniqueValue('no-method-2')), request: { url: 'Patient' } as BundleEntryRequest },
       ]),
@@ -725,14 +685,14 @@ describe('malformed transaction Bundles', () => {
   });
 
   test('an entry without request at all is rejected with 400', async () => {
-    const res = await postBundle(transaction([{ resource: identified(uniqueValue('no-request')) }]));
+    const res = await postBundle(bundleOf('transaction', [{ resource: identified(uniqueValue('no-request')) }]));
     expectOutcomeAt(res, 400, 'Bundle.entry[0].request.method');
   });
 
   test('an entry without request.url is rejected with 400', async () => {
     const value = uniqueValue('no-url');
     const res = await postBundle(
-      transaction([{ resource: identified(value), request: { method: 'POST' } as BundleEntryRequest }]),
+      bundleOf('transaction', [{ resource: identified(value), request: { method: 'POST' } as BundleEntryRequest }]),
     );
     expectOutcomeAt(res, 400, 'Bundle.entry[0].request.url');
     expect(await findByIdentifier('Patient', value)).toHaveLength(0);
@@ -740,7 +700,7 @@ describe('malformed transaction Bundles', () => {
 
   test('an unknown request.method is rejected with 400', async () => {
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         {
           resource: identified(uniqueValue('bad-method')),
           request: { method: 'MERGE', url: 'Patient' },
@@ -752,7 +712,7 @@ describe('malformed transaction Bundles', () => {
 
   test('an entry URL on another server is rejected with 400', async () => {
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'http://elsewhere.example.org/fhir/Patient', { resource: identified(uniqueValue('x')) }),
       ]),
     );
@@ -764,7 +724,7 @@ describe('malformed transaction Bundles', () => {
     const first = uniqueValue('dup-1');
     const second = uniqueValue('dup-2');
     const res = await postBundle(
-      transaction([
+      bundleOf('transaction', [
         entry('POST', 'Patient', { fullUrl, resource: identified(first) }),
         entry('POST', 'Patient', { fullUrl, resource: identified(second) }),
       ]),
@@ -777,7 +737,10 @@ describe('malformed transaction Bundles', () => {
   test('an entry for an unknown resource type fails the transaction with 404', async () => {
     const value = uniqueValue('unknown-type');
     const res = await postBundle(
-      transaction([entry('POST', 'Patient', { resource: identified(value) }), entry('GET', 'NoSuchType/1')]),
+      bundleOf('transaction', [
+        entry('POST', 'Patient', { resource: identified(value) }),
+        entry('GET', 'NoSuchType/1'),
+      ]),
     );
     expectOutcomeAt(res, 404, 'Bundle.entry[1]');
     expect(await findByIdentifier('Patient', value)).toHaveLength(0);
