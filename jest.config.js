@@ -8,6 +8,7 @@ module.exports = {
   collectCoverageFrom: ['server/**/*.ts', 'resources/**/*.ts', 'integrations/**/*.ts', 'profiles/**/*.ts'],
   coverageReporters: ['text-summary', 'json-summary'],
   coverageThreshold: { global: { lines: 90 } },
-  testTimeout: 60000,
+  // Tests that start server processes and worker threads need headroom on a busy 2-core machine.
+  testTimeout: 180000,
   maxWorkers: 2,
 };

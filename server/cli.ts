@@ -55,7 +55,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
       io.err(`hms import: no such file: ${file}\n`);
       return 2;
     }
-    return withServices(io, (services) => importFile(services, file, io));
+    return withServices({ validating: true }, (services) => importFile(services, file, io));
   },
   export: async (args, io) => {
     const type = option(args, '--type');
@@ -64,7 +64,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
       io.err(`hms export: unknown resource type ${type}\n`);
       return 2;
     }
-    return withServices(io, async (services) => {
+    return withServices({ validating: false }, async (services) => {
       const write = output ? openOutput(output) : io.out;
       const count = await exportResources(services, type ? [type] : resourceTypes(), write);
       io.err(`exported ${count} resources\n`);
@@ -83,9 +83,13 @@ function openOutput(file: string): (text: string) => void {
   return (text) => fs.appendFileSync(file, text);
 }
 
-async function withServices(io: CliIo, work: (services: RepositoryServices) => Promise<number>): Promise<number> {
+/** Opens the store for one command; only a command that writes starts validation workers. */
+async function withServices(
+  options: { validating: boolean },
+  work: (services: RepositoryServices) => Promise<number>,
+): Promise<number> {
   const config = loadConfig();
-  const services = await openServices(config);
+  const services = await openServices(options.validating ? config : { ...config, validationWorkers: 0 });
   try {
     return await work(services);
   } finally {

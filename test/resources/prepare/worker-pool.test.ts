@@ -50,7 +50,8 @@ test('a worker that dies fails its pending work and is replaced', async () => {
   const pending = pool.prepare(patient() as never);
   await workers[0].worker.terminate();
   await Promise.allSettled([pending]);
-  for (let i = 0; i < 100 && workers.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  // A replacement loads the FHIR definitions first: seconds on a busy machine.
+  for (let i = 0; i < 600 && workers.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
   expect(workers).toHaveLength(2);
   expect((await pool.prepare(patient() as never)).issues).toEqual([]);
 });
