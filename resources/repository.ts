@@ -1,6 +1,6 @@
 // The only way to read or write resources. One repository per request carries the caller's AccessContext;
 // it checks input, validates, versions, indexes and writes through the store in one transaction.
-import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcome, OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
 import type { Operation } from 'fast-json-patch';
 import type { AccessContext } from './access';
 import { nextTimestamp } from './clock';
@@ -8,7 +8,8 @@ import { badRequest, gone, informational, invalidResource, notFound, preconditio
 import { assertValidId, newId } from './ids';
 import { applyJsonPatch } from './patch';
 import { parseSearchParams, type ParsedSearch, type SearchParamPairs } from './search/parse';
-import type { SearchParameterRegistry } from './search/registry';
+import { checkSearchParameter, type SearchParameterRegistry } from './search/registry';
+import type { ReindexJobs } from './search/reindex';
 import type {
   HistoryQuery,
   Page,
@@ -16,10 +17,16 @@ import type {
   StoreReader,
   StoreTransaction,
   StoredVersion,
+  VersionWrite,
   WriteMethod,
 } from './store/port';
 import { hasErrors } from './validation';
-import { prepareWrite, type WritePreparer } from './prepare/preparer';
+import {
+  applySearchParameterChange,
+  prepareWrite,
+  type SearchParameterChange,
+  type WritePreparer,
+} from './prepare/preparer';
 import type { IndexEntry } from './search/index-entry';
 import { isResourceType } from './definitions';
 
@@ -28,6 +35,8 @@ export interface RepositoryServices {
   registry: SearchParameterRegistry;
   /** Validation and index extraction, on worker threads in the server. */
   preparer: WritePreparer;
+  /** Background $reindex jobs; absent where no job may run (the CLI). */
+  reindex?: ReindexJobs;
 }
 
 export interface WriteResult {
@@ -72,7 +81,7 @@ export class Repository {
   /** Runs `work` with a repository whose every read and write belongs to one atomic store transaction. */
   withTransaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.tx) return work(this);
-    return this.services.store.transaction((tx) => work(new Repository(this.services, this.access, tx)));
+    return this.committed((tx) => work(new Repository(this.services, this.access, tx)));
   }
 
   async create(
@@ -229,6 +238,13 @@ export class Repository {
     return { parsed, page: await this.reader.search(parsed.query) };
   }
 
+  /** Starts a background $reindex of these types (all when absent) and returns the Task that reports on it. */
+  async startReindex(resourceTypes?: string[]): Promise<StoredVersion> {
+    for (const type of resourceTypes ?? []) this.checkType(type);
+    if (!this.services.reindex) throw badRequest('$reindex is not available here');
+    return this.services.reindex.start(this, resourceTypes);
+  }
+
   /** Validation without storing ($validate): every issue, errors and warnings. */
   async validate(resource: unknown, profiles: string[] = []): Promise<OperationOutcomeIssue[]> {
     if (!isObject(resource) || typeof resource.resourceType !== 'string') {
@@ -244,7 +260,21 @@ export class Repository {
 
   private write<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     if (this.tx) return work(this.tx);
-    return this.services.store.transaction(work);
+    return this.committed(work);
+  }
+
+  /**
+   * Runs a store transaction; the registry (and the workers' registries) follow the SearchParameters it wrote
+   * only once it has committed, so a rolled-back write never changes what is searchable.
+   */
+  private async committed<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    const changes: SearchParameterChange[] = [];
+    const result = await this.services.store.transaction((tx) => work(trackSearchParameterWrites(tx, changes)));
+    for (const change of changes) {
+      applySearchParameterChange(this.registry, change);
+      await this.services.preparer.changeSearchParameters(change);
+    }
+    return result;
   }
 
   private async updateInTx(
@@ -384,8 +414,32 @@ export class Repository {
       ? prepareWrite(this.registry, resource)
       : await this.services.preparer.prepare(resource);
     if (hasErrors(prepared.issues)) throw invalidResource(prepared.issues);
+    // A SearchParameter the registry cannot use is refused before it is stored, not found broken later.
+    if (resource.resourceType === 'SearchParameter') checkSearchParameter(resource as SearchParameter);
     return prepared.index;
   }
+}
+
+/** The transaction, recording the registry change each SearchParameter write (or delete) makes. */
+function trackSearchParameterWrites(tx: StoreTransaction, changes: SearchParameterChange[]): StoreTransaction {
+  return {
+    readCurrent: (type, id) => tx.readCurrent(type, id),
+    readVersion: (type, id, versionId) => tx.readVersion(type, id, versionId),
+    history: (query) => tx.history(query),
+    search: (query) => tx.search(query),
+    writeVersion: async (write: VersionWrite) => {
+      if (write.resourceType !== 'SearchParameter') return tx.writeVersion(write);
+      const previous = await tx.readCurrent(write.resourceType, write.id);
+      await tx.writeVersion(write);
+      changes.push(searchParameterChange(previous, write));
+    },
+  };
+}
+
+function searchParameterChange(previous: StoredVersion | undefined, write: VersionWrite): SearchParameterChange {
+  const before = previous?.json ? (JSON.parse(previous.json) as SearchParameter).url : undefined;
+  const after = write.json ? (JSON.parse(write.json) as SearchParameter) : undefined;
+  return { remove: before && before !== after?.url ? [before] : [], add: after ? [after] : [] };
 }
 
 function checkIfMatch(current: StoredVersion, ifMatch: number | undefined): void {

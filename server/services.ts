@@ -1,11 +1,15 @@
 // Builds what every entry point (server, CLI, tests) needs: FHIR definitions, the validator, the store
-// chosen by configuration, the search-parameter registry, and the write preparer (worker threads or inline).
+// chosen by configuration, the search-parameter registry (with the SearchParameters stored at run time), the
+// write preparer (worker threads or inline), and the background $reindex jobs.
 import { loadFhirDefinitions } from '../resources/definitions';
-import { InlinePreparer, type WritePreparer } from '../resources/prepare/preparer';
+import type { SearchParameter } from '@medplum/fhirtypes';
+import { InlinePreparer, applySearchParameterChange, type WritePreparer } from '../resources/prepare/preparer';
 import { WorkerPreparer, workerScript } from '../resources/prepare/worker-pool';
 import type { RepositoryServices } from '../resources/repository';
 import { SearchParameterRegistry } from '../resources/search/registry';
+import { ReindexJobs } from '../resources/search/reindex';
 import { openStore, type StoreSettings } from '../resources/store';
+import type { ResourceStore } from '../resources/store/port';
 import { warmUpValidation } from '../resources/validation';
 
 export interface ServiceSettings extends StoreSettings {
@@ -20,10 +24,16 @@ export async function openServices(settings: ServiceSettings): Promise<Repositor
     startPreparer(registry, settings.validationWorkers ?? 0),
     openStore(settings),
   ]);
-  return { store, registry, preparer };
+  const stored = { remove: [], add: await storedSearchParameters(store) };
+  applySearchParameterChange(registry, stored);
+  await preparer.changeSearchParameters(stored);
+  const services: RepositoryServices = { store, registry, preparer };
+  services.reindex = new ReindexJobs(services);
+  return services;
 }
 
 export async function closeServices(services: RepositoryServices): Promise<void> {
+  await services.reindex?.stop();
   await services.store.close();
   await services.preparer.close();
 }
@@ -34,4 +44,16 @@ async function startPreparer(registry: SearchParameterRegistry, workers: number)
   // Transaction Bundles and patches validate on this thread too (inside the store transaction).
   warmUpValidation();
   return pool ? await pool : new InlinePreparer(registry);
+}
+
+/** The SearchParameters created at run time, so they outlive a restart. */
+async function storedSearchParameters(store: ResourceStore): Promise<SearchParameter[]> {
+  const parameters: SearchParameter[] = [];
+  let after: string | undefined;
+  do {
+    const page = await store.scan('SearchParameter', { after, count: 500 });
+    for (const stored of page.entries) parameters.push(JSON.parse(stored.json as string) as SearchParameter);
+    after = page.next;
+  } while (after);
+  return parameters;
 }

@@ -1,7 +1,7 @@
 // Preparing a write: validation and search-index extraction of the resource about to be stored. Both are
 // CPU-heavy and independent of the store, so the server runs them on worker threads (worker-pool.ts)
 // while the event loop serves HTTP and commits; tests, the CLI and transaction Bundles prepare inline.
-import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
 import type { IndexEntry } from '../search/index-entry';
 import { extractIndexEntries } from '../search/extract';
 import type { SearchParameterRegistry } from '../search/registry';
@@ -14,11 +14,34 @@ export interface PreparedWrite {
   index: IndexEntry[];
 }
 
+/** SearchParameters created, changed or deleted at run time: `remove` (by URL) applies before `add`. */
+export interface SearchParameterChange {
+  remove: string[];
+  add: SearchParameter[];
+}
+
 export interface WritePreparer {
   prepare(resource: Resource): Promise<PreparedWrite>;
   /** Validation only, with extra profiles ($validate). */
   validate(resource: Resource, profiles: string[]): Promise<OperationOutcomeIssue[]>;
+  /** Makes the preparer's registries follow a change the main registry has already applied. */
+  changeSearchParameters(change: SearchParameterChange): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Applies a change to a registry. Parameters were checked before they were stored, so one that fails now
+ * (stored by an older server with other rules) is skipped rather than failing the others.
+ */
+export function applySearchParameterChange(registry: SearchParameterRegistry, change: SearchParameterChange): void {
+  for (const url of change.remove) registry.removeSearchParameter(url);
+  for (const parameter of change.add) {
+    try {
+      registry.addSearchParameter(parameter);
+    } catch {
+      continue;
+    }
+  }
 }
 
 export function prepareWrite(registry: SearchParameterRegistry, resource: Resource): PreparedWrite {
@@ -44,6 +67,9 @@ export class InlinePreparer implements WritePreparer {
   async validate(resource: Resource, profiles: string[]): Promise<OperationOutcomeIssue[]> {
     return validateResource(resource, { profiles });
   }
+
+  /** The inline preparer shares the main registry, which has the change already. */
+  async changeSearchParameters(): Promise<void> {}
 
   async close(): Promise<void> {}
 }

@@ -1,9 +1,10 @@
 // Runs write preparation on a pool of worker threads, so validation and index extraction use the cores
-// the event loop does not. Each request goes to the worker with the fewest requests in flight.
+// the event loop does not. Each request goes to the worker with the fewest requests in flight; SearchParameter
+// changes go to every worker, and are replayed to a worker that replaces one that died.
 import { Worker } from 'node:worker_threads';
-import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import type { PreparedWrite, WritePreparer } from './preparer';
-import type { WorkerReply, WorkerRequest } from './worker';
+import type { OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
+import type { PreparedWrite, SearchParameterChange, WritePreparer } from './preparer';
+import type { WorkerMessage, WorkerReply, WorkerRequest } from './worker';
 import { compiledWorkerScript } from '../worker-script';
 
 interface PoolWorker {
@@ -20,6 +21,9 @@ export function workerScript(): string | undefined {
 export class WorkerPreparer implements WritePreparer {
   private nextId = 1;
   private closed = false;
+  /** Every change so far, folded: what a fresh worker needs to catch up with the others. */
+  private readonly added = new Map<string, SearchParameter>();
+  private readonly removed = new Set<string>();
 
   private constructor(
     private readonly script: string,
@@ -44,16 +48,31 @@ export class WorkerPreparer implements WritePreparer {
     >;
   }
 
+  async changeSearchParameters(change: SearchParameterChange): Promise<void> {
+    for (const url of change.remove) {
+      this.added.delete(url);
+      this.removed.add(url);
+    }
+    for (const parameter of change.add) this.added.set(parameter.url, parameter);
+    await Promise.all(this.workers.map((worker) => this.sendTo(worker, { kind: 'search-parameters', change })));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
   }
 
-  private send(request: Omit<WorkerRequest, 'id'>): Promise<unknown> {
+  private send(request: WorkerMessage): Promise<unknown> {
     if (this.closed || this.workers.length === 0) {
       return Promise.reject(new WorkerPoolError('no preparation worker is running'));
     }
-    const target = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    return this.sendTo(
+      this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a)),
+      request,
+    );
+  }
+
+  private sendTo(target: PoolWorker, request: WorkerMessage): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       target.pending.set(id, { resolve, reject });
@@ -69,6 +88,11 @@ export class WorkerPreparer implements WritePreparer {
       if (this.closed) return;
       void startWorker(this.script).then((replacement) => {
         if (this.closed) return void replacement.worker.terminate();
+        // Messages to one worker arrive in order, so the replay lands before any request sent after it.
+        const replay = { remove: [...this.removed], add: [...this.added.values()] };
+        if (replay.remove.length + replay.add.length > 0) {
+          void this.sendTo(replacement, { kind: 'search-parameters', change: replay }).catch(() => undefined);
+        }
         this.workers.push(replacement);
         this.watch(replacement);
       });

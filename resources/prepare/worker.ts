@@ -1,18 +1,18 @@
 // Worker-thread side of the write preparer: loads the FHIR definitions, the validator and the registry
-// once, then answers prepare / validate requests from the pool.
+// once, then answers prepare / validate requests from the pool, and follows the SearchParameters created,
+// changed or deleted at run time.
 import { parentPort } from 'node:worker_threads';
 import type { Resource } from '@medplum/fhirtypes';
 import { loadFhirDefinitions } from '../definitions';
 import { SearchParameterRegistry } from '../search/registry';
 import { validateResource, warmUpValidation } from '../validation';
-import { prepareWrite } from './preparer';
+import { applySearchParameterChange, prepareWrite, type SearchParameterChange } from './preparer';
 
-export interface WorkerRequest {
-  id: number;
-  kind: 'prepare' | 'validate';
-  json: string;
-  profiles?: string[];
-}
+export type WorkerMessage =
+  | { kind: 'prepare' | 'validate'; json: string; profiles?: string[] }
+  | { kind: 'search-parameters'; change: SearchParameterChange };
+
+export type WorkerRequest = WorkerMessage & { id: number };
 
 export type WorkerReply = { id: number; result: unknown } | { id: number; error: string };
 
@@ -20,13 +20,20 @@ loadFhirDefinitions();
 warmUpValidation();
 const registry = SearchParameterRegistry.withBaseParameters();
 
+function answer(request: WorkerRequest): unknown {
+  if (request.kind === 'search-parameters') {
+    applySearchParameterChange(registry, request.change);
+    return null;
+  }
+  const resource = JSON.parse(request.json) as Resource;
+  return request.kind === 'prepare'
+    ? prepareWrite(registry, resource)
+    : validateResource(resource, { profiles: request.profiles ?? [] });
+}
+
 parentPort?.on('message', (request: WorkerRequest) => {
   try {
-    const resource = JSON.parse(request.json) as Resource;
-    const result =
-      request.kind === 'prepare'
-        ? prepareWrite(registry, resource)
-        : validateResource(resource, { profiles: request.profiles ?? [] });
+    const result = answer(request);
     parentPort?.postMessage({ id: request.id, result } satisfies WorkerReply);
   } catch (error) {
     parentPort?.postMessage({ id: request.id, error: (error as Error).stack ?? String(error) } satisfies WorkerReply);

@@ -2,7 +2,7 @@
 // prefixes, implicit ranges of dates and numbers, token and reference forms, and the `\` escapes.
 import { badRequest } from '../errors';
 import { MAX_INSTANT, MIN_INSTANT } from './index-entry';
-import type { Condition, Prefix, QuantityValue, RangeValue, ReferenceValue, TokenValue } from './query';
+import type { CompositeValue, Condition, Prefix, QuantityValue, RangeValue, ReferenceValue, TokenValue } from './query';
 import { normalizeString } from './types/string';
 import { dateRange } from './types/date';
 import { numberRange } from './types/number';
@@ -20,8 +20,9 @@ const PARSERS: Record<string, ValueParser> = {
   string: (code, modifier, values) => {
     if (modifier === 'exact') return { kind: 'string', param: code, match: 'exact', values: values.map(unescape) };
     if (modifier !== undefined && modifier !== 'contains') return unsupportedModifier(modifier);
-    const normalized = values.map((v) => normalizeString(unescape(v)));
-    return { kind: 'string', param: code, match: modifier === 'contains' ? 'contains' : 'start', values: normalized };
+    const contains = modifier === 'contains';
+    const normalized = values.map((v) => (contains ? normalizeInner(unescape(v)) : normalizeString(unescape(v))));
+    return { kind: 'string', param: code, match: contains ? 'contains' : 'start', values: normalized };
   },
   token: (code, modifier, values, name) => {
     if (modifier === 'text')
@@ -70,6 +71,45 @@ export function parseConditionValues(
   const parser = PARSERS[paramType];
   if (!parser) return `${paramType} parameters are not supported yet`;
   return parser(code, modifier, values, name);
+}
+
+/**
+ * Composite values: `a$b` per value, each part parsed by its component's own type into a condition on the
+ * component parameter `code$i`. Modifiers do not apply to composites.
+ */
+export function parseCompositeValues(
+  code: string,
+  componentTypes: readonly string[],
+  modifier: string | undefined,
+  values: string[],
+  name: string,
+): Condition | string {
+  if (modifier !== undefined) return unsupportedModifier(modifier);
+  return { kind: 'composite', param: code, values: values.map((v) => compositeValue(code, componentTypes, v, name)) };
+}
+
+function compositeValue(code: string, componentTypes: readonly string[], value: string, name: string): CompositeValue {
+  const parts = splitUnescaped(value, '$');
+  if (parts.length !== componentTypes.length || parts.some((p) => p === '')) {
+    throw badRequest(`${name}: "${value}" must have ${componentTypes.length} components separated by $`, name);
+  }
+  return { components: parts.map((part, i) => componentCondition(componentTypes[i], `${code}$${i}`, part, name)) };
+}
+
+function componentCondition(paramType: string, param: string, value: string, name: string): Condition {
+  const condition = PARSERS[paramType]?.(param, undefined, [value], name);
+  if (condition === undefined || typeof condition === 'string') {
+    throw badRequest(`${name}: a component of type ${paramType} cannot be searched`, name);
+  }
+  return condition;
+}
+
+/**
+ * Normalizes a `:contains` value without trimming it: `en ` (word end) must not become `en`. The sentinels
+ * keep the edge whitespace through normalizeString, which folds character by character.
+ */
+function normalizeInner(value: string): string {
+  return normalizeString(`a${value}a`).slice(1, -1);
 }
 
 function unsupportedModifier(modifier: string): string {

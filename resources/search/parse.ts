@@ -3,7 +3,8 @@
 import { badRequest, tooCostly } from '../errors';
 import type { Condition, SearchQuery, SortRule, TotalMode } from './query';
 import type { SearchParameterRegistry } from './registry';
-import { parseConditionValues, splitOrValues } from './parse-values';
+import { parseCompositeValues, parseConditionValues, splitOrValues } from './parse-values';
+import { RESOURCE_TYPES, isResourceType } from './resource-types';
 import { SHAPING_PARAMETERS, applyShapingParameter, emptyShaping, type ResultShaping } from './result-params';
 
 export type SearchParamPairs = [string, string][];
@@ -29,6 +30,8 @@ export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
 export const MAX_PARAMETERS = 64;
 export const MAX_OR_VALUES = 100;
+/** Reference hops (chain links and `_has`) one parameter may take. */
+export const MAX_CHAIN_DEPTH = 3;
 
 /** Parameters that shape the result rather than select it; the HTTP layer or paging reads them. */
 const RESULT_PARAMETERS = new Set(['_count', '_sort', '_total', '_cursor', '_format', '_pretty']);
@@ -71,27 +74,125 @@ function applyParameter(
     applyResultParameter(registry, parsed, name, value);
     return undefined;
   }
-  const [code, modifier] = splitModifier(name);
+  const [code] = splitModifier(name);
   if (SHAPING_PARAMETERS.has(code)) return applyShapingParameter(registry, parsed.shaping, name, value);
-  if (code === '_id') {
-    if (modifier && modifier !== 'not') return `modifier :${modifier} is not supported on _id`;
-    query.conditions.push({ kind: 'id', ids: orValues(value, name), not: modifier === 'not' });
-    return undefined;
+  if (hops(name) > MAX_CHAIN_DEPTH) {
+    throw tooCostly(`${name}: chains and _has may be at most ${MAX_CHAIN_DEPTH} levels deep`, name);
   }
-  if (code === '_lastUpdated') {
-    if (modifier) return `modifier :${modifier} is not supported on _lastUpdated`;
-    const condition = parseConditionValues('date', '_lastUpdated', undefined, orValues(value, name), name);
-    if (typeof condition === 'string' || condition.kind !== 'date') return 'unsupported value';
-    query.conditions.push({ kind: 'lastUpdated', values: condition.values });
-    return undefined;
-  }
-  const paramType = commonParamType(registry, query.resourceTypes, code);
-  if (!paramType) return `unknown search parameter for ${query.resourceTypes.join(', ') || 'this search'}`;
-  if (paramType === 'composite' || paramType === 'special') return `${paramType} parameters are not supported yet`;
-  const condition: Condition | string = parseConditionValues(paramType, code, modifier, orValues(value, name), name);
+  const condition = parseCondition({ registry, value, name }, query.resourceTypes, name);
   if (typeof condition === 'string') return condition;
   query.conditions.push(condition);
   return undefined;
+}
+
+/** What every level of a chained parameter shares: the registry, the value and the full name (for messages). */
+interface ParameterContext {
+  registry: SearchParameterRegistry;
+  value: string;
+  name: string;
+}
+
+/** Parses `name` (the part of the parameter name left at this chain level) as a condition on resourceTypes. */
+function parseCondition(ctx: ParameterContext, resourceTypes: string[], name: string): Condition | string {
+  if (name.startsWith('_has:')) return parseHas(ctx, resourceTypes, name);
+  if (name.includes('.')) return parseChain(ctx, resourceTypes, name);
+  const [code, modifier] = splitModifier(name);
+  const values = () => orValues(ctx.value, ctx.name);
+  if (code === '_id') {
+    if (modifier && modifier !== 'not') return `modifier :${modifier} is not supported on _id`;
+    return { kind: 'id', ids: values().map(idOfToken), not: modifier === 'not' };
+  }
+  if (code === '_lastUpdated') {
+    if (modifier) return `modifier :${modifier} is not supported on _lastUpdated`;
+    const condition = parseConditionValues('date', '_lastUpdated', undefined, values(), ctx.name);
+    if (typeof condition === 'string' || condition.kind !== 'date') return 'unsupported value';
+    return { kind: 'lastUpdated', values: condition.values };
+  }
+  const paramType = commonParamType(ctx.registry, resourceTypes, code);
+  if (!paramType) return `unknown search parameter ${code} for ${resourceTypes.join(', ') || 'this search'}`;
+  if (paramType === 'special') return `${paramType} parameters are not supported yet`;
+  if (paramType === 'composite') {
+    const components = ctx.registry.get(resourceTypes[0], code)?.components;
+    if (!components) return `composite parameter ${code} has components this server does not know`;
+    return parseCompositeValues(
+      code,
+      components.map((c) => c.type),
+      modifier,
+      values(),
+      ctx.name,
+    );
+  }
+  return parseConditionValues(paramType, code, modifier, values(), ctx.name);
+}
+
+/** `ref[:Type].rest`: the reference `ref` points at a resource of the target type on which `rest` holds. */
+function parseChain(ctx: ParameterContext, resourceTypes: string[], name: string): Condition | string {
+  const dot = name.indexOf('.');
+  const [code, typeModifier] = splitModifier(name.slice(0, dot));
+  const rest = name.slice(dot + 1);
+  if (commonParamType(ctx.registry, resourceTypes, code) !== 'reference') {
+    return `${code} is not a reference parameter of ${resourceTypes.join(', ')}, so it cannot be chained`;
+  }
+  const targets = referenceTargets(ctx.registry, resourceTypes, code);
+  const targetTypes = typeModifier
+    ? checkedTypeModifier(targets, code, typeModifier)
+    : chainTargets(ctx, targets, code, rest);
+  if (typeof targetTypes === 'string') return targetTypes;
+  const condition = parseCondition(ctx, targetTypes, rest);
+  if (typeof condition === 'string') return condition;
+  return { kind: 'chain', param: code, targetTypes, condition };
+}
+
+/** `_has:Type:ref:rest`: some Type resource refers here through `ref` and `rest` holds on it. */
+function parseHas(ctx: ParameterContext, resourceTypes: string[], name: string): Condition | string {
+  const [, sourceType, param, ...rest] = name.split(':');
+  if (!sourceType || !param || rest.length === 0 || rest[0] === '') {
+    throw badRequest(`${ctx.name}: _has must be written _has:Type:reference:parameter`, ctx.name);
+  }
+  if (!isResourceType(sourceType)) return `_has names ${sourceType}, which is not a resource type`;
+  if (ctx.registry.get(sourceType, param)?.type !== 'reference') {
+    return `${param} is not a reference parameter of ${sourceType}`;
+  }
+  const targets = ctx.registry.targetTypes(sourceType, param);
+  if (targets.length > 0 && !resourceTypes.some((t) => targets.includes(t))) {
+    return `${sourceType}.${param} never refers to ${resourceTypes.join(', ')}`;
+  }
+  const condition = parseCondition(ctx, [sourceType], rest.join(':'));
+  if (typeof condition === 'string') return condition;
+  return { kind: 'has', sourceType, param, condition };
+}
+
+/** Every type the reference parameter may point at on any of the searched types (all types when unrestricted). */
+function referenceTargets(registry: SearchParameterRegistry, resourceTypes: string[], code: string): string[] {
+  const targets = new Set(resourceTypes.flatMap((t) => registry.targetTypes(t, code)));
+  return targets.size > 0 ? [...targets] : [...RESOURCE_TYPES];
+}
+
+function checkedTypeModifier(targets: string[], code: string, typeModifier: string): string[] | string {
+  if (!targets.includes(typeModifier)) return `${typeModifier} is not a type that ${code} may refer to`;
+  return [typeModifier];
+}
+
+/**
+ * Without `:Type`, the target is the only one the reference allows, or the only one that defines the chained
+ * parameter. Searching several at once could silently mix unrelated types, so that is a 400 asking for `:Type`.
+ */
+function chainTargets(ctx: ParameterContext, targets: string[], code: string, rest: string): string[] | string {
+  if (targets.length === 1) return targets;
+  const [innerCode] = splitModifier(rest.split('.')[0]);
+  const defining = targets.filter((t) => ctx.registry.get(t, innerCode) !== undefined);
+  if (defining.length === 1) return defining;
+  if (defining.length === 0) return `no type that ${code} may refer to has a search parameter ${innerCode}`;
+  throw badRequest(
+    `${ctx.name}: ${code} may refer to ${defining.join(', ')}, which all have ${innerCode}; ` +
+      `name one with a type modifier, e.g. ${code}:${defining[0]}.${rest}`,
+    ctx.name,
+  );
+}
+
+/** Reference hops in a parameter name: each `.` of a chain and each `_has:`. */
+function hops(name: string): number {
+  return (name.match(/\./g)?.length ?? 0) + (name.match(/(^|:|\.)_has:/g)?.length ?? 0);
 }
 
 function applyResultParameter(
@@ -159,4 +260,14 @@ function orValues(value: string, name: string): string[] {
   if (values.length > MAX_OR_VALUES) throw tooCostly(`${name} may have at most ${MAX_OR_VALUES} values`, name);
   if (values.some((v) => v === '')) throw badRequest(`Search parameter ${name} has an empty value`, name);
   return values;
+}
+
+/**
+ * `_id` is a token (R4 search.html#all): `|abc` is the id abc with no system; ids have no system, so
+ * `system|abc` matches nothing (the empty string is never an id).
+ */
+function idOfToken(value: string): string {
+  const bar = value.indexOf('|');
+  if (bar < 0) return value;
+  return bar === 0 ? value.slice(1) : '';
 }

@@ -41,7 +41,17 @@ export type Condition =
   | { kind: 'reference'; param: string; values: ReferenceValue[] }
   | { kind: 'reference-identifier'; param: string; values: TokenValue[] }
   | { kind: 'uri'; param: string; match: 'exact' | 'above' | 'below'; values: string[] }
-  | { kind: 'missing'; param: string; paramType: string; missing: boolean };
+  | { kind: 'missing'; param: string; paramType: string; missing: boolean }
+  /** `param:Type.inner`: the reference `param` points at a resource of one of targetTypes matching condition. */
+  | { kind: 'chain'; param: string; targetTypes: string[]; condition: Condition }
+  /** `_has:sourceType:param:inner`: some sourceType resource whose reference `param` points here matches condition. */
+  | { kind: 'has'; sourceType: string; param: string; condition: Condition }
+  /** Each value's component conditions (params `code$i`) must all hold within one repetition (index group). */
+  | { kind: 'composite'; param: string; values: CompositeValue[] };
+
+export interface CompositeValue {
+  components: Condition[];
+}
 
 export interface SortRule {
   /** `_id`, `_lastUpdated`, or an indexed parameter code. */

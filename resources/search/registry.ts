@@ -237,6 +237,11 @@ export class SearchParameterRegistry {
   }
 }
 
+/** Throws the 400 that addSearchParameter would, without touching any registry: checks a write before storing it. */
+export function checkSearchParameter(parameter: SearchParameter): void {
+  validate(parameter);
+}
+
 const isBase = (base: string): boolean => base === 'Resource' || base === 'DomainResource' || isResourceType(base);
 
 function validate(parameter: SearchParameter): void {

@@ -1,5 +1,7 @@
 // Result-shaping search parameters: _include, _revinclude, _summary and _elements. They change what a
 // search returns, not which resources match; parse.ts hands them here.
+import { badRequest } from '../errors';
+import { isResourceType } from '../definitions';
 import type { SearchParameterRegistry } from './registry';
 
 export interface IncludeSpec {
@@ -25,6 +27,10 @@ export interface ResultShaping {
 
 export const SHAPING_PARAMETERS = new Set(['_include', '_revinclude', '_summary', '_elements']);
 
+const SUMMARY_MODES = new Set<string>(['true', 'text', 'data', 'count', 'false']);
+const INCLUDE_MODIFIERS = new Set(['iterate', 'recurse']);
+const ELEMENT_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
 export function emptyShaping(): ResultShaping {
   return { include: [], revinclude: [], summary: undefined, elements: undefined };
 }
@@ -34,10 +40,64 @@ export function emptyShaping(): ResultShaping {
  * be applied, or undefined. Malformed values throw a 400.
  */
 export function applyShapingParameter(
-  _registry: SearchParameterRegistry,
-  _shaping: ResultShaping,
+  registry: SearchParameterRegistry,
+  shaping: ResultShaping,
   name: string,
-  _value: string,
+  value: string,
 ): string | undefined {
-  return `${name} is not supported yet`;
+  const colon = name.indexOf(':');
+  const code = colon < 0 ? name : name.slice(0, colon);
+  const modifier = colon < 0 ? undefined : name.slice(colon + 1);
+  if (code === '_include' || code === '_revinclude') {
+    if (modifier !== undefined && !INCLUDE_MODIFIERS.has(modifier)) return `modifier :${modifier} is not supported`;
+    const spec = parseIncludeSpec(registry, value, modifier !== undefined);
+    if (typeof spec === 'string') return spec;
+    (code === '_include' ? shaping.include : shaping.revinclude).push(spec);
+    return undefined;
+  }
+  if (modifier !== undefined) return `modifier :${modifier} is not supported on ${code}`;
+  if (code === '_summary') {
+    if (!SUMMARY_MODES.has(value)) throw badRequest('_summary must be true, text, data, count or false', name);
+    shaping.summary = value as SummaryMode;
+    return undefined;
+  }
+  shaping.elements = [...(shaping.elements ?? []), ...parseElements(value, name)];
+  return undefined;
+}
+
+/** `Source:param[:Target]` with param a reference parameter of Source, or `*`; a string says why not. */
+export function parseIncludeSpec(
+  registry: SearchParameterRegistry,
+  value: string,
+  iterate: boolean,
+): IncludeSpec | string {
+  const parts = value.split(':');
+  if (parts.length < 2 || parts.length > 3) return `"${value}" is not of the form Type:parameter[:targetType]`;
+  const [sourceType, param, targetType] = parts;
+  if (!isResourceType(sourceType)) return `unknown resource type "${sourceType}"`;
+  if (targetType !== undefined && !isResourceType(targetType)) return `unknown resource type "${targetType}"`;
+  if (param !== '*') {
+    const definition = registry.get(sourceType, param);
+    if (definition?.type !== 'reference') return `"${param}" is not a reference parameter of ${sourceType}`;
+    const targets = definition.targets;
+    if (targetType && targets.length > 0 && !targets.includes(targetType)) {
+      return `${sourceType}:${param} cannot refer to ${targetType}`;
+    }
+  }
+  return { sourceType, param, ...(targetType ? { targetType } : {}), iterate };
+}
+
+function parseElements(value: string, name: string): string[] {
+  const names = value.split(',').map((element) => topLevelName(element.trim()));
+  if (names.some((element) => !ELEMENT_NAME.test(element))) {
+    throw badRequest('_elements takes a comma-separated list of top-level element names', name);
+  }
+  return names;
+}
+
+/** `Patient.name` names the same top-level element as `name`; deeper paths are not supported (left invalid). */
+function topLevelName(element: string): string {
+  const [head, ...rest] = element.split('.');
+  if (rest.length === 1 && isResourceType(head)) return rest[0];
+  return rest.length === 0 ? head : element;
 }

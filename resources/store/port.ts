@@ -53,6 +53,20 @@ export interface StoreReader {
   search(query: SearchQuery): Promise<Page<StoredVersion>>;
 }
 
+/** A position in a walk over the current resources of one type (`ResourceStore.reindex`). */
+export interface ScanPosition {
+  /** Opaque position after the last resource of the previous batch; absent to start. */
+  after?: string;
+  count: number;
+}
+
+export interface ReindexBatch {
+  /** Resources whose index rows were rewritten. */
+  count: number;
+  /** Position for the next batch, absent when the walk is done. */
+  next?: string;
+}
+
 export interface StoreTransaction extends StoreReader {
   /** Writes a new version (the caller has checked the version sequence inside this transaction). */
   writeVersion(write: VersionWrite): Promise<void>;
@@ -66,5 +80,17 @@ export interface ResourceStore extends StoreReader {
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /** Parameter types the adapter can query, so the CapabilityStatement never claims more. */
   readonly searchableTypes: ReadonlySet<string>;
+  /** Current, non-deleted resources of one type in a stable order, for jobs that walk every one of them. */
+  scan(resourceType: string, position: ScanPosition): Promise<Page<StoredVersion>>;
+  /**
+   * Rewrites the index rows of the next batch of current resources of one type from `entriesFor`, without a
+   * new version. Entries are computed before the short write transaction of the batch; a resource written
+   * meanwhile keeps the index its own write gave it.
+   */
+  reindex(
+    resourceType: string,
+    position: ScanPosition,
+    entriesFor: (stored: StoredVersion) => IndexEntry[],
+  ): Promise<ReindexBatch>;
   close(): Promise<void>;
 }

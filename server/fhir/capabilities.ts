@@ -6,7 +6,7 @@ import type {
   CapabilityStatementRestResourceSearchParam,
 } from '@medplum/fhirtypes';
 import { resourceTypes } from '../../resources/definitions';
-import type { SearchParameterRegistry } from '../../resources/search/registry';
+import type { SearchParameterDefinition, SearchParameterRegistry } from '../../resources/search/registry';
 import { OPERATIONS } from '../operations';
 import type { FhirRequest, FhirResponse } from './context';
 import { ROUTES } from './router';
@@ -46,6 +46,7 @@ export function buildCapabilityStatement(
   const supported = systemInteractions.filter(
     (code) => interactions.has(code) || (code === 'batch' && interactions.has('transaction')),
   );
+  const revIncludes = revIncludesByTarget(registry);
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -59,9 +60,14 @@ export function buildCapabilityStatement(
     rest: [
       {
         mode: 'server',
-        resource: resourceTypes().map((type) =>
-          resourceCapability(type, typeInteractions, interactions, registry, searchableTypes),
-        ),
+        documentation:
+          'Unknown or unsupported search parameters are ignored, left out of the self link and reported in an ' +
+          'OperationOutcome entry (search.mode = outcome); send `Prefer: handling=strict` to get a 400 instead. ' +
+          'Conditional create, update, patch and delete criteria are always strict.',
+        resource: resourceTypes().map((type) => ({
+          ...resourceCapability(type, typeInteractions, interactions, registry, searchableTypes),
+          ...(searchableTypes.has('reference') ? includeCapability(type, registry, revIncludes) : {}),
+        })),
         interaction: supported.map((code) => ({ code })),
         searchParam: [
           { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
@@ -122,4 +128,34 @@ function searchParams(
     });
   }
   return params;
+}
+
+/** `_include` and `_revinclude` values, from the same registry the search resolves them with. */
+function includeCapability(
+  type: string,
+  registry: SearchParameterRegistry,
+  revIncludes: ReadonlyMap<string, string[]>,
+): Pick<CapabilityStatementRestResource, 'searchInclude' | 'searchRevInclude'> {
+  const includes = referenceParams(registry, type).map((d) => `${type}:${d.code}`);
+  return {
+    searchInclude: includes.length > 0 ? ['*', ...includes] : [],
+    searchRevInclude: [...(revIncludes.get(type) ?? []), ...(revIncludes.get('*') ?? [])].sort(),
+  };
+}
+
+/** Target type (`*` for parameters that may point at any type) -> the `Source:param` that can point at it. */
+function revIncludesByTarget(registry: SearchParameterRegistry): Map<string, string[]> {
+  const byTarget = new Map<string, string[]>();
+  for (const source of resourceTypes()) {
+    for (const definition of referenceParams(registry, source)) {
+      const targets = definition.targets.length > 0 ? definition.targets : ['*'];
+      for (const target of targets)
+        byTarget.set(target, [...(byTarget.get(target) ?? []), `${source}:${definition.code}`]);
+    }
+  }
+  return byTarget;
+}
+
+function referenceParams(registry: SearchParameterRegistry, type: string): SearchParameterDefinition[] {
+  return registry.forResourceType(type).filter((d) => d.type === 'reference');
 }

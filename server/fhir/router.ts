@@ -10,7 +10,7 @@ import { createInteraction } from './create';
 import { historyInteraction } from './history';
 import { conditionalPatchInteraction, patchInteraction } from './patch';
 import { readInteraction } from './read';
-import { systemSearchInteraction, typeSearchInteraction } from './search';
+import { compartmentSearchInteraction, systemSearchInteraction, typeSearchInteraction } from './search';
 import { conditionalUpdateInteraction, updateInteraction } from './update';
 import { vreadInteraction } from './vread';
 
@@ -74,6 +74,7 @@ export const ROUTES: readonly Route[] = [
   route('DELETE', ':type/:id', 'instance', 'delete', deleteInteraction),
   route('GET', ':type/:id/_history', 'instance', 'history-instance', historyInteraction),
   route('GET', ':type/:id/_history/:vid', 'instance', 'vread', vreadInteraction),
+  route('GET', ':type/:id/:compartmentType', 'instance', 'search-compartment', compartmentSearchInteraction),
 ];
 
 export interface RouteMatch {

@@ -69,3 +69,30 @@ export function observation(subject: string, overrides: Record<string, unknown> 
     ...overrides,
   };
 }
+
+/** A custom string SearchParameter on Patient: the given names of `use = nickname` names. */
+export function nicknameSearchParameter(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    resourceType: 'SearchParameter',
+    url: 'http://example.org/fhir/SearchParameter/patient-nickname',
+    name: 'nickname',
+    status: 'active',
+    description: 'A nickname of the patient',
+    code: 'nickname',
+    base: ['Patient'],
+    type: 'string',
+    expression: "Patient.name.where(use='nickname').given",
+    ...overrides,
+  };
+}
+
+/** Creates the resource through the API (expecting 201) and returns its id. */
+export async function createThroughApi(t: TestApp, resource: Record<string, unknown>): Promise<string> {
+  const res = await t
+    .api()
+    .post(`/fhir/${resource.resourceType as string}`)
+    .set('Content-Type', FHIR_JSON)
+    .send(resource);
+  expect(res.status).toBe(201);
+  return res.body.id as string;
+}

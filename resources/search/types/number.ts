@@ -1,6 +1,6 @@
-// Number parameters: a number stands for the range its written precision implies (R4 search, "number"):
-// `100` -> [99.5, 100.5], `100.00` -> [99.995, 100.005], `1e2` -> [50, 150] (one significant digit).
-// Stored JSON numbers have lost trailing zeros (`100.00` parses as 100), so the index sees the shortest form.
+// Number parameters. A SEARCH value stands for the range its written precision implies (R4 search, "number"):
+// `100` -> [99.5, 100.5], `100.00` -> [99.995, 100.005], `1e2` -> [50, 150] (one significant digit). A STORED
+// value is the exact number (ge27.2 must not find 27), so the index keeps it as a point range.
 import type { NumberEntry } from '../index-entry';
 import { finiteNumber, isObject, type JsonObject, type TypedValue } from './value';
 
@@ -33,13 +33,10 @@ export function numberRange(written: string): NumericRange | undefined {
 export const MIN_NUMBER = -Number.MAX_VALUE;
 export const MAX_NUMBER = Number.MAX_VALUE;
 
-/** The precision range of a JSON number (or numeric string). */
+/** A stored JSON number (or numeric string) as the point range [value, value]. */
 export function rangeOf(value: unknown): NumericRange | undefined {
-  if (typeof value === 'string') {
-    return numberRange(value);
-  }
-  const number = finiteNumber(value);
-  return number === undefined ? undefined : numberRange(String(number));
+  const number = typeof value === 'string' && DECIMAL.test(value.trim()) ? Number(value) : finiteNumber(value);
+  return number === undefined || !Number.isFinite(number) ? undefined : { low: number, high: number };
 }
 
 /** A Range: from the low bound's range to the high bound's, an absent bound open. */

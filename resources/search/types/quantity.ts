@@ -1,4 +1,4 @@
-// Quantity parameters: the value's precision range with its system, code and unit, for Quantity and its
+// Quantity parameters: the value (a point range, opened by a comparator) with its system, code and unit, for Quantity and its
 // profiles (Age, Duration ...), Money (currency as an ISO 4217 code) and Range (as used by context-quantity).
 import type { QuantityEntry } from '../index-entry';
 import { MAX_NUMBER, MIN_NUMBER, rangeOf, rangeOfRange, type NumericRange } from './number';
@@ -25,12 +25,12 @@ const units = (data: JsonObject) => ({
 // UCUM canonical forms (mg -> g, value scaled) belong here as a second entry per Quantity, so that
 // `value-quantity=0.005|http://unitsofmeasure.org|g` finds 5 mg; the query side would canonicalize the same way.
 function quantity(data: JsonObject): Quantity | undefined {
-  const precision = rangeOf(data.value);
-  if (!precision) {
+  const value = rangeOf(data.value);
+  if (!value) {
     return undefined;
   }
   const bounds = COMPARATOR_BOUNDS[String(data.comparator)];
-  return { ...(bounds ? bounds(precision) : precision), ...units(data) };
+  return { ...(bounds ? bounds(value) : value), ...units(data) };
 }
 
 function money(data: JsonObject): Quantity | undefined {

@@ -20,11 +20,15 @@ const BARE_ID = new RegExp(`^${FHIR_ID}$`);
 
 /**
  * Reads a reference string: `Patient/1` and `Patient/1/_history/2` -> type + id; `https://x/fhir/Patient/1` ->
- * url + type + id; `urn:uuid:...` -> url; a bare `1` -> id only. Contained (`#x`) and conditional
- * (`Patient?identifier=...`, resolved by transactions before storage) references give undefined.
+ * url + type + id; `urn:uuid:...` and contained `#x` -> url; a bare `1` -> id only. Conditional references
+ * (`Patient?identifier=...`, resolved by transactions before storage) give undefined.
  */
 export function parseReference(reference: string): ParsedReference | undefined {
-  if (reference.startsWith('#') || reference.includes('?')) {
+  // A contained reference is a value (it counts for :missing), with nothing to resolve outside the resource.
+  if (reference.startsWith('#')) {
+    return reference.length > 1 ? { url: reference } : undefined;
+  }
+  if (reference.includes('?')) {
     return undefined;
   }
   const relative = RELATIVE.exec(reference);

@@ -3,7 +3,7 @@
 // transaction, on the writer connection (so a transaction sees its own writes).
 import type Database from 'better-sqlite3';
 import type { SearchQuery } from '../../search/query';
-import type { HistoryQuery, Page, StoreReader, StoredVersion, WriteMethod } from '../port';
+import type { HistoryQuery, Page, ScanPosition, StoreReader, StoredVersion, WriteMethod } from '../port';
 import { decodeCursor, encodeCursor, type CursorKey } from './cursor';
 import type { ParamIds } from './param-ids';
 import { SearchCompiler } from './search-sql';
@@ -26,6 +26,7 @@ export class SqliteReader implements StoreReader {
   private readonly compiler: SearchCompiler;
   private readonly current: Database.Statement;
   private readonly version: Database.Statement;
+  private readonly scanType: Database.Statement;
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(
@@ -41,6 +42,23 @@ export class SqliteReader implements StoreReader {
       `SELECT ${VERSION_COLUMNS} FROM resources r JOIN versions v ON v.rid = r.rid
        WHERE r.type = ? AND r.id = ? AND v.version = ?`,
     );
+    this.scanType = db.prepare(
+      `SELECT ${VERSION_COLUMNS} FROM resources r JOIN versions v ON v.rid = r.rid AND v.version = r.version
+       WHERE r.type = ? AND r.deleted = 0 AND r.rid > ? ORDER BY r.rid LIMIT ?`,
+    );
+  }
+
+  /** Keyset walk in row-id order; the position is the last row id seen. */
+  async scan(resourceType: string, position: ScanPosition): Promise<Page<StoredVersion> & { rids: number[] }> {
+    const after = position.after === undefined ? 0 : Number(position.after);
+    if (!Number.isSafeInteger(after)) throw new Error(`invalid scan position ${position.after}`);
+    const rows = this.scanType.all(resourceType, after, position.count) as VersionRow[];
+    const page: Page<StoredVersion> & { rids: number[] } = {
+      entries: rows.map(toVersion),
+      rids: rows.map((r) => r.rid),
+    };
+    if (rows.length === position.count) page.next = String(rows[rows.length - 1].rid);
+    return page;
   }
 
   async readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {

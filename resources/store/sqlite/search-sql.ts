@@ -1,7 +1,16 @@
 // Compiles a parsed SearchQuery into parameterized SQL over the resources table and the index tables.
 // Every value from the client is a bound parameter; only table and column names from our own tables are
 // spliced into the text.
-import type { Condition, RangeValue, SearchQuery, SortRule, TokenValue } from '../../search/query';
+import type {
+  CompositeValue,
+  Condition,
+  QuantityValue,
+  RangeValue,
+  ReferenceValue,
+  SearchQuery,
+  SortRule,
+  TokenValue,
+} from '../../search/query';
 import { badRequest } from '../../errors';
 import { INDEX_TABLES, type IndexType } from './schema';
 import type { ParamIds } from './param-ids';
@@ -21,6 +30,7 @@ export const SEARCHABLE_TYPES: ReadonlySet<string> = new Set([
   'quantity',
   'reference',
   'uri',
+  'composite',
 ]);
 
 const TEXT_MAX = '\u{10FFFF}';
@@ -35,7 +45,8 @@ export class SearchCompiler {
       { text: `r.type IN (${placeholders(query.resourceTypes)})`, params: [...query.resourceTypes] },
       { text: 'r.deleted = 0', params: [] },
     ];
-    for (const condition of query.conditions) parts.push(this.condition(condition, query.resourceTypes));
+    const scope: Scope = { alias: 'r', types: query.resourceTypes, depth: 0 };
+    for (const condition of query.conditions) parts.push(this.condition(condition, scope));
     return join(parts, ' AND ');
   }
 
@@ -75,107 +86,102 @@ export class SearchCompiler {
     return resourceTypes.map((t) => this.paramIds.find(t, param)).filter((p): p is number => p !== undefined);
   }
 
-  private condition(condition: Condition, resourceTypes: string[]): Sql {
+  /** Compiles a condition against the resources row `scope.alias`, so chains can nest it over other rows. */
+  private condition(condition: Condition, scope: Scope): Sql {
     switch (condition.kind) {
       case 'id':
         return {
-          text: `r.id ${condition.not ? 'NOT IN' : 'IN'} (${placeholders(condition.ids)})`,
+          text: `${scope.alias}.id ${condition.not ? 'NOT IN' : 'IN'} (${placeholders(condition.ids)})`,
           params: condition.ids,
         };
-      case 'lastUpdated':
-        return or(condition.values.map((v) => range('r.last_updated', 'r.last_updated', v)));
-      case 'missing':
-        return this.inIndex(resourceTypes, condition.param, indexTypeOf(condition.paramType), undefined, {
-          negate: condition.missing,
-        });
-      case 'token':
-        return this.inIndex(resourceTypes, condition.param, 'token', or(condition.values.map((v) => tokenMatch(v))), {
-          negate: condition.not,
-        });
-      case 'token-text':
-        return this.inIndex(resourceTypes, condition.param, 'token', or(condition.values.map(wordStart('text'))));
-      case 'token-of-type':
-        return this.inIndex(
-          resourceTypes,
-          condition.param,
-          'token',
-          or(
-            condition.values.map((v) => ({
-              text: `(type_code = ?${v.typeSystem ? ' AND type_system = ?' : ''} AND code = ?)`,
-              params: v.typeSystem ? [v.typeCode, v.typeSystem, v.value] : [v.typeCode, v.value],
-            })),
-          ),
-        );
-      case 'string':
-        return this.inIndex(resourceTypes, condition.param, 'string', or(condition.values.map(stringMatch(condition))));
-      case 'date':
-      case 'number':
-        return this.inIndex(
-          resourceTypes,
-          condition.param,
-          condition.kind,
-          or(condition.values.map((v) => range('low', 'high', v))),
-        );
-      case 'quantity':
-        return this.inIndex(
-          resourceTypes,
-          condition.param,
-          'quantity',
-          or(
-            condition.values.map((v) => {
-              const unit: Sql[] = [];
-              if (v.system !== undefined) unit.push({ text: 'system = ?', params: [v.system] });
-              if (v.code !== undefined) {
-                unit.push(
-                  v.system !== undefined
-                    ? { text: 'code = ?', params: [v.code] }
-                    : { text: '(code = ? OR unit = ?)', params: [v.code, v.code] },
-                );
-              }
-              return join([range('low', 'high', v), ...unit], ' AND ');
-            }),
-          ),
-        );
-      case 'reference':
-        return this.inIndex(
-          resourceTypes,
-          condition.param,
-          'reference',
-          or(
-            condition.values.map((v) => {
-              if (v.url !== undefined) return { text: 'url = ?', params: [v.url] };
-              if (v.targetType)
-                return { text: '(target_id = ? AND target_type = ?)', params: [v.targetId, v.targetType] };
-              return { text: 'target_id = ?', params: [v.targetId] };
-            }),
-          ),
-        );
-      case 'reference-identifier':
-        return this.inIndex(
-          resourceTypes,
-          condition.param,
-          'reference',
-          or(condition.values.map((v) => tokenMatch(v, 'ident_system', 'ident_value'))),
-        );
-      case 'uri':
-        return this.inIndex(resourceTypes, condition.param, 'uri', or(condition.values.map(uriMatch(condition.match))));
+      case 'lastUpdated': {
+        const column = `${scope.alias}.last_updated`;
+        return or(condition.values.map((v) => range(column, column, v)));
+      }
+      case 'chain':
+        return this.chain(condition, scope);
+      case 'has':
+        return this.has(condition, scope);
+      case 'composite':
+        return or(condition.values.map((value) => this.compositeValue(condition.param, value, scope)));
+      default:
+        return this.inIndex(scope, indexMatch(condition));
     }
   }
 
-  /** `r.rid IN (rows of the parameter's index table matching match)`, or NOT IN. */
-  private inIndex(
-    resourceTypes: string[],
-    param: string,
-    indexType: IndexType,
-    match: Sql | undefined,
-    options: { negate?: boolean } = {},
-  ): Sql {
-    const pids = this.pids(resourceTypes, param);
-    if (pids.length === 0) return { text: options.negate ? '1' : '0', params: [] };
-    const filter = match ? ` AND (${match.text})` : '';
+  /** `alias.rid IN (rows of the parameter's index table matching)`, or NOT IN. */
+  private inIndex(scope: Scope, lookup: IndexMatch): Sql {
+    const pids = this.pids(scope.types, lookup.param);
+    if (pids.length === 0) return { text: lookup.negate ? '1' : '0', params: [] };
+    const filter = lookup.match ? ` AND (${lookup.match.text})` : '';
     return {
-      text: `r.rid ${options.negate ? 'NOT IN' : 'IN'} (SELECT rid FROM ${INDEX_TABLES[indexType].table} WHERE pid IN (${placeholders(pids)})${filter})`,
-      params: [...pids, ...(match?.params ?? [])],
+      text: `${scope.alias}.rid ${lookup.negate ? 'NOT IN' : 'IN'} (SELECT rid FROM ${INDEX_TABLES[lookup.indexType].table} WHERE pid IN (${placeholders(pids)})${filter})`,
+      params: [...pids, ...(lookup.match?.params ?? [])],
+    };
+  }
+
+  /**
+   * References through `param` whose (type, id) is a live target resource matching the inner condition. The
+   * inner set is independent of the outer row, so SQLite evaluates it once.
+   */
+  private chain(condition: Extract<Condition, { kind: 'chain' }>, scope: Scope): Sql {
+    const pids = this.pids(scope.types, condition.param);
+    if (pids.length === 0 || condition.targetTypes.length === 0) return { text: '0', params: [] };
+    const target = nested(scope, 't', condition.targetTypes);
+    const inner = this.condition(condition.condition, target);
+    const t = target.alias;
+    return {
+      text:
+        `${scope.alias}.rid IN (SELECT rid FROM ix_reference WHERE pid IN (${placeholders(pids)})` +
+        ` AND (target_type, target_id) IN (SELECT ${t}.type, ${t}.id FROM resources ${t}` +
+        ` WHERE ${t}.type IN (${placeholders(condition.targetTypes)}) AND ${t}.deleted = 0 AND (${inner.text})))`,
+      params: [...pids, ...condition.targetTypes, ...inner.params],
+    };
+  }
+
+  /** The (type, id) pairs that live sourceType resources matching the inner condition reference via `param`. */
+  private has(condition: Extract<Condition, { kind: 'has' }>, scope: Scope): Sql {
+    const pids = this.pids([condition.sourceType], condition.param);
+    if (pids.length === 0) return { text: '0', params: [] };
+    const source = nested(scope, 'h', [condition.sourceType]);
+    const inner = this.condition(condition.condition, source);
+    const h = source.alias;
+    return {
+      text:
+        `(${scope.alias}.type, ${scope.alias}.id) IN (SELECT ${h}r.target_type, ${h}r.target_id FROM resources ${h}` +
+        ` JOIN ix_reference ${h}r ON ${h}r.rid = ${h}.rid AND ${h}r.pid IN (${placeholders(pids)})` +
+        ` WHERE ${h}.type = ? AND ${h}.deleted = 0 AND (${inner.text}))`,
+      params: [...pids, condition.sourceType, ...inner.params],
+    };
+  }
+
+  /**
+   * One composite value: the first component's rows, each with a row of every other component in the same
+   * resource and the same group (repetition of the composite's root), so values never mix across repetitions.
+   */
+  private compositeValue(param: string, value: CompositeValue, scope: Scope): Sql {
+    const lookups = value.components.map(componentMatch(param));
+    const pids = lookups.map((lookup) => this.pids(scope.types, lookup.param));
+    if (lookups.length === 0 || pids.some((p) => p.length === 0)) return { text: '0', params: [] };
+    const alias = (i: number) => `c${scope.depth}_${i}`;
+    const first = alias(0);
+    const rows = lookups.map((lookup, i): Sql => {
+      const a = alias(i);
+      const correlate = i === 0 ? '' : `${a}.rid = ${first}.rid AND ${a}.grp = ${first}.grp AND `;
+      const filter = lookup.match ? ` AND (${lookup.match.text})` : '';
+      return {
+        text: `${correlate}${a}.pid IN (${placeholders(pids[i])})${filter}`,
+        params: [...pids[i], ...(lookup.match?.params ?? [])],
+      };
+    });
+    const others = rows.slice(1).map((row, j) => ({
+      text: `EXISTS (SELECT 1 FROM ${INDEX_TABLES[lookups[j + 1].indexType].table} ${alias(j + 1)} WHERE ${row.text})`,
+      params: row.params,
+    }));
+    const where = join([rows[0], ...others], ' AND ');
+    return {
+      text: `${scope.alias}.rid IN (SELECT ${first}.rid FROM ${INDEX_TABLES[lookups[0].indexType].table} ${first} WHERE ${where.text})`,
+      params: where.params,
     };
   }
 
@@ -198,6 +204,91 @@ export class SearchCompiler {
       params: pids,
     };
   }
+}
+
+/** The resources row a condition is compiled against: its alias, possible types, and chain depth. */
+interface Scope {
+  alias: string;
+  types: string[];
+  depth: number;
+}
+
+function nested(scope: Scope, prefix: string, types: string[]): Scope {
+  const depth = scope.depth + 1;
+  return { alias: `${prefix}${depth}`, types, depth };
+}
+
+/** A lookup in one parameter's index table: rows matching `match` (any row when absent), or none with negate. */
+interface IndexMatch {
+  param: string;
+  indexType: IndexType;
+  match?: Sql;
+  negate?: boolean;
+}
+
+type IndexKind = Exclude<Condition['kind'], 'id' | 'lastUpdated' | 'chain' | 'has' | 'composite'>;
+type IndexCondition = Extract<Condition, { kind: IndexKind }>;
+
+/** Per condition kind: its index table and the row filter (unqualified columns of that table). */
+const INDEX_MATCHERS: { [K in IndexKind]: (c: Extract<Condition, { kind: K }>) => IndexMatch } = {
+  missing: (c) => ({ param: c.param, indexType: indexTypeOf(c.paramType), negate: c.missing }),
+  token: (c) => ({ param: c.param, indexType: 'token', match: or(c.values.map((v) => tokenMatch(v))), negate: c.not }),
+  'token-text': (c) => ({ param: c.param, indexType: 'token', match: or(c.values.map(startsWith('text'))) }),
+  'token-of-type': (c) => ({
+    param: c.param,
+    indexType: 'token',
+    match: or(
+      c.values.map((v) => ({
+        text: `(type_code = ?${v.typeSystem ? ' AND type_system = ?' : ''} AND code = ?)`,
+        params: v.typeSystem ? [v.typeCode, v.typeSystem, v.value] : [v.typeCode, v.value],
+      })),
+    ),
+  }),
+  string: (c) => ({ param: c.param, indexType: 'string', match: or(c.values.map(stringMatch(c))) }),
+  date: (c) => ({ param: c.param, indexType: 'date', match: or(c.values.map((v) => range('low', 'high', v))) }),
+  number: (c) => ({ param: c.param, indexType: 'number', match: or(c.values.map((v) => range('low', 'high', v))) }),
+  quantity: (c) => ({ param: c.param, indexType: 'quantity', match: or(c.values.map(quantityMatch)) }),
+  reference: (c) => ({ param: c.param, indexType: 'reference', match: or(c.values.map(referenceMatch)) }),
+  'reference-identifier': (c) => ({
+    param: c.param,
+    indexType: 'reference',
+    match: or(c.values.map((v) => tokenMatch(v, 'ident_system', 'ident_value'))),
+  }),
+  uri: (c) => ({ param: c.param, indexType: 'uri', match: or(c.values.map(uriMatch(c.match))) }),
+};
+
+function indexMatch(condition: IndexCondition): IndexMatch {
+  return (INDEX_MATCHERS[condition.kind] as (c: IndexCondition) => IndexMatch)(condition);
+}
+
+/** A composite component must be a plain positive lookup of one component parameter `code$i`. */
+function componentMatch(param: string) {
+  return (component: Condition): IndexMatch => {
+    const lookup = component.kind in INDEX_MATCHERS ? indexMatch(component as IndexCondition) : undefined;
+    if (!lookup || lookup.negate || !lookup.param.startsWith(`${param}$`)) {
+      throw badRequest(`Composite parameter ${param}: unsupported component condition`);
+    }
+    return lookup;
+  };
+}
+
+function quantityMatch(v: QuantityValue): Sql {
+  const unit: Sql[] = [];
+  if (v.system !== undefined) unit.push({ text: 'system = ?', params: [v.system] });
+  if (v.code !== undefined) {
+    unit.push(
+      v.system !== undefined
+        ? { text: 'code = ?', params: [v.code] }
+        : { text: '(code = ? OR unit = ?)', params: [v.code, v.code] },
+    );
+  }
+  return join([range('low', 'high', v), ...unit], ' AND ');
+}
+
+function referenceMatch(v: ReferenceValue): Sql {
+  if (v.url !== undefined) return { text: 'url = ?', params: [v.url] };
+  if (v.targetType) return { text: '(target_id = ? AND target_type = ?)', params: [v.targetId, v.targetType] };
+  return { text: 'target_id = ?', params: [v.targetId] };
 }
 
 const SORT_COLUMN: Record<IndexType, { low: string; high: string }> = {
@@ -246,10 +337,12 @@ function range(lowCol: string, highCol: string, v: RangeValue): Sql {
       return { text: `${highCol} > ?`, params: [high] };
     case 'lt':
       return { text: `${lowCol} < ?`, params: [low] };
+    // ge / le (R4 search.html#prefix): the range above (below) the search value intersects the target's, or
+    // the search range contains the target's; merely overlapping the search value is not enough.
     case 'ge':
-      return { text: `${highCol} >= ?`, params: [low] };
+      return { text: `(${highCol} > ? OR (${lowCol} >= ? AND ${highCol} <= ?))`, params: [high, low, high] };
     case 'le':
-      return { text: `${lowCol} <= ?`, params: [high] };
+      return { text: `(${lowCol} < ? OR (${lowCol} >= ? AND ${highCol} <= ?))`, params: [low, low, high] };
     case 'sa':
       return { text: `${lowCol} > ?`, params: [high] };
     case 'eb':
@@ -278,11 +371,9 @@ function stringMatch(condition: { match: 'start' | 'exact' | 'contains' }) {
   };
 }
 
-function wordStart(column: string) {
-  return (value: string): Sql => ({
-    text: `(${column} >= ? AND ${column} < ? OR ${column} LIKE ? ESCAPE '\\')`,
-    params: [value, value + TEXT_MAX, `% ${escapeLike(value)}%`],
-  });
+/** `:text` is a string search on the display or text: it starts with the value (R4 search.html#modifiers). */
+function startsWith(column: string) {
+  return (value: string): Sql => ({ text: `(${column} >= ? AND ${column} < ?)`, params: [value, value + TEXT_MAX] });
 }
 
 function uriMatch(match: 'exact' | 'above' | 'below') {

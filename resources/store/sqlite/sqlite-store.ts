@@ -11,7 +11,17 @@ import Database from 'better-sqlite3';
 import { compiledWorkerScript } from '../../worker-script';
 import type { CheckpointerData } from './checkpointer';
 import type { SearchQuery } from '../../search/query';
-import type { HistoryQuery, Page, ResourceStore, StoreTransaction, StoredVersion, VersionWrite } from '../port';
+import type { IndexEntry } from '../../search/index-entry';
+import type {
+  HistoryQuery,
+  Page,
+  ReindexBatch,
+  ResourceStore,
+  ScanPosition,
+  StoreTransaction,
+  StoredVersion,
+  VersionWrite,
+} from '../port';
 import { ParamIds } from './param-ids';
 import { SqliteReader } from './reader';
 import { migrate } from './schema';
@@ -56,6 +66,7 @@ export class SqliteStore implements ResourceStore {
   private readonly reader: SqliteReader;
   private readonly tx: StoreTransaction;
   private readonly paramIds: ParamIds;
+  private readonly rowWriter: SqliteWriter;
   private readonly control: ControlStatements;
   /** Descriptor of the WAL file when acknowledged writes must be on disk (synchronous FULL), else undefined. */
   private readonly walFd: number | undefined;
@@ -90,6 +101,7 @@ export class SqliteStore implements ResourceStore {
     this.reader = new SqliteReader(this.readerDb, this.paramIds);
     const writerReads = new SqliteReader(this.writer, this.paramIds);
     const rowWriter = new SqliteWriter(this.writer, this.paramIds);
+    this.rowWriter = rowWriter;
     this.tx = {
       readCurrent: (t, id) => writerReads.readCurrent(t, id),
       readVersion: (t, id, v) => writerReads.readVersion(t, id, v),
@@ -133,6 +145,32 @@ export class SqliteStore implements ResourceStore {
 
   search(query: SearchQuery): Promise<Page<StoredVersion>> {
     return this.reader.search(query);
+  }
+
+  async scan(resourceType: string, position: ScanPosition): Promise<Page<StoredVersion>> {
+    const { rids: _rids, ...page } = await this.reader.scan(resourceType, position);
+    return page;
+  }
+
+  /**
+   * Reads and extracts on the read connection, outside the write lock; the write transaction only swaps index
+   * rows, and joins the ordinary write queue, so interactive writes interleave with a long reindex.
+   */
+  async reindex(
+    resourceType: string,
+    position: ScanPosition,
+    entriesFor: (stored: StoredVersion) => IndexEntry[],
+  ): Promise<ReindexBatch> {
+    const page = await this.reader.scan(resourceType, position);
+    const batch = page.entries.map((stored, i) => ({ rid: page.rids[i], stored, index: entriesFor(stored) }));
+    const count = await this.transaction(async () => {
+      let replaced = 0;
+      for (const { rid, stored, index } of batch) {
+        if (this.rowWriter.replaceIndex(rid, resourceType, stored.versionId, index)) replaced++;
+      }
+      return replaced;
+    });
+    return { count, next: page.next };
   }
 
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {

@@ -26,6 +26,7 @@ export class SqliteWriter {
   private readonly insertVersion: Database.Statement;
   private readonly deleteIndex: Database.Statement[];
   private readonly insertIndex: Record<IndexType, Database.Statement>;
+  private readonly currentVersion: Database.Statement;
 
   constructor(
     db: Database.Database,
@@ -49,6 +50,18 @@ export class SqliteWriter {
         ),
       ]),
     ) as Record<IndexType, Database.Statement>;
+    this.currentVersion = db.prepare('SELECT version FROM resources WHERE rid = ? AND deleted = 0').pluck();
+  }
+
+  /**
+   * Replaces the index rows of the resource at `rid` when `version` is still its current version; false when a
+   * later write (which indexed itself) or a delete came first.
+   */
+  replaceIndex(rid: number, resourceType: string, version: number, index: IndexEntry[]): boolean {
+    if (this.currentVersion.get(rid) !== version) return false;
+    for (const statement of this.deleteIndex) statement.run(rid);
+    index.forEach((entry, n) => this.insertEntry(rid, n, resourceType, entry));
+    return true;
   }
 
   write(write: VersionWrite): void {

@@ -97,13 +97,13 @@ describe('extractIndexEntries on the R4 example Observation', () => {
     expect(entriesOf(observation, 'code')).toHaveLength(4);
   });
 
-  it('indexes the value as a quantity with its precision', () => {
+  it('indexes the value as a quantity at its exact value (no precision range)', () => {
     expect(entriesOf(observation, 'value-quantity')).toEqual([
       {
         type: 'quantity',
         param: 'value-quantity',
-        low: 184.5,
-        high: 185.5,
+        low: 185,
+        high: 185,
         system: UCUM,
         code: '[lb_av]',
         unit: 'lbs',
@@ -123,7 +123,7 @@ describe('extractIndexEntries on the R4 example Observation', () => {
     );
     expect(composite).toHaveLength(5);
     expect(composite.every((entry) => entry.group === 0)).toBe(true);
-    expect(entriesOf(observation, 'code-value-quantity$1')[0]).toMatchObject({ type: 'quantity', low: 184.5 });
+    expect(entriesOf(observation, 'code-value-quantity$1')[0]).toMatchObject({ type: 'quantity', low: 185, high: 185 });
   });
 });
 
@@ -155,8 +155,8 @@ describe('extractIndexEntries edge cases', () => {
       [1, '8462-4'],
     ]);
     expect(values.map((e) => [e.group, e.type === 'quantity' && e.low])).toEqual([
-      [0, 119.5],
-      [1, 79.5],
+      [0, 120],
+      [1, 80],
     ]);
     // combo: group 0 is the Observation itself (no value: left out), then each component.
     expect(entriesOf(bloodPressure, 'combo-code-value-quantity$0').map((e) => e.group)).toEqual([1, 2]);
@@ -211,8 +211,12 @@ describe('extractIndexEntries edge cases', () => {
         group: 0,
       },
     ]);
-    expect(entriesOf(sequence, 'chromosome-variant-coordinate$1')[0]).toMatchObject({ type: 'number', low: 99.5 });
-    expect(entriesOf(sequence, 'variant-start')[0]).toMatchObject({ type: 'number', low: 99.5, high: 100.5 });
+    expect(entriesOf(sequence, 'chromosome-variant-coordinate$1')[0]).toMatchObject({
+      type: 'number',
+      low: 100,
+      high: 100,
+    });
+    expect(entriesOf(sequence, 'variant-start')[0]).toMatchObject({ type: 'number', low: 100, high: 100 });
   });
 
   it('indexes a death date and deceased=true', () => {
@@ -265,8 +269,8 @@ describe('extractIndexEntries edge cases', () => {
       {
         type: 'quantity',
         param: 'totalnet',
-        low: 40.245,
-        high: 40.255,
+        low: 40.25,
+        high: 40.25,
         system: CURRENCY_SYSTEM,
         code: 'USD',
         unit: null,
@@ -279,8 +283,8 @@ describe('extractIndexEntries edge cases', () => {
       prediction: [{ probabilityDecimal: 0.25 }, { probabilityRange: { low: { value: 1 }, high: { value: 2 } } }],
     };
     expect(entriesOf(risk, 'probability').map((e) => e.type === 'number' && [e.low, e.high])).toEqual([
-      [0.245, 0.255],
-      [0.5, 2.5],
+      [0.25, 0.25],
+      [1, 2],
     ]);
   });
 
@@ -326,7 +330,11 @@ describe('extractIndexEntries edge cases', () => {
       generalPractitioner: [{ reference: '#contained' }, { reference: 'Organization?identifier=x' }],
       address: [{ period: { start: 'not a date' } }],
     };
-    expect(extract(odd).map((e) => e.param)).toEqual(['deceased']);
+    // The contained reference is a value (for :missing); the conditional one gives nothing.
+    expect(extract(odd).map((e) => e.param)).toEqual(['deceased', 'general-practitioner']);
+    expect(entriesOf(odd, 'general-practitioner')).toEqual([
+      reference({ param: 'general-practitioner', url: '#contained' }),
+    ]);
     expect(extract({ resourceType: 'Nope' })).toEqual([]);
   });
 

@@ -194,7 +194,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           'o2',
           'o3',
         ]);
-        expect(await find([{ kind: 'token-text', param: 'code', values: ['rate'] }])).toEqual(['o1']);
+        expect(await find([{ kind: 'token-text', param: 'code', values: ['heart'] }])).toEqual(['o1']);
+        expect(await find([{ kind: 'token-text', param: 'code', values: ['rate'] }])).toEqual([]);
         expect(await find([{ kind: 'token-text', param: 'code', values: ['body'] }])).toEqual(['o2']);
       });
 
@@ -343,6 +344,143 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await find([])).toEqual(['o2', 'o3']);
         expect(await find([{ kind: 'token', param: 'code', values: [{ code: '8310-5' }] }])).toEqual([]);
         expect(await find([{ kind: 'token', param: 'code', values: [{ code: 'new' }] }])).toEqual(['o2']);
+      });
+    });
+
+    describe('chains, _has and composites', () => {
+      const ref = (param: string, targetType: string, targetId: string): IndexEntry => ({
+        type: 'reference',
+        param,
+        targetType,
+        targetId,
+        url: null,
+        identifierSystem: null,
+        identifierValue: null,
+      });
+      const name = (value: string): IndexEntry => ({ type: 'string', param: 'name', value, exact: value });
+      const code = (param: string, value: string, group?: number): IndexEntry => ({
+        type: 'token',
+        param,
+        system: 'http://loinc.org',
+        code: value,
+        text: null,
+        group,
+      });
+      const mmHg = (param: string, value: number, group: number): IndexEntry => ({
+        type: 'quantity',
+        param,
+        low: value - 0.5,
+        high: value + 0.5,
+        system: 'http://unitsofmeasure.org',
+        code: 'mm[Hg]',
+        unit: 'mmHg',
+        group,
+      });
+      const bp = (systolic: number, diastolic: number): IndexEntry[] => [
+        code('component-code-value-quantity$0', '8480-6', 0),
+        mmHg('component-code-value-quantity$1', systolic, 0),
+        code('component-code-value-quantity$0', '8462-4', 1),
+        mmHg('component-code-value-quantity$1', diastolic, 1),
+      ];
+
+      beforeEach(async () => {
+        await write(
+          version('Practitioner', 'dr', 1, [name('jones')]),
+          version('Patient', 'p1', 1, [name('smith'), ref('general-practitioner', 'Practitioner', 'dr')]),
+          version('Patient', 'p2', 1, [name('brown')]),
+          version('Patient', 'gone', 1, [name('smith')]),
+          version('Observation', 'bp1', 1, [ref('subject', 'Patient', 'p1'), ...bp(120, 80)]),
+          version('Observation', 'bp2', 1, [ref('subject', 'Patient', 'p2'), ...bp(160, 100)]),
+          version('Observation', 'old', 1, [ref('subject', 'Patient', 'gone')]),
+          version('AuditEvent', 'a1', 1, [ref('entity', 'Observation', 'bp2'), ref('agent', 'Practitioner', 'dr')]),
+        );
+        await write(version('Patient', 'gone', 2, [], { deleted: true, method: 'DELETE', json: undefined }));
+      });
+
+      const search = async (type: string, conditions: Condition[]) =>
+        ids((await store.search(query(type, conditions))).entries);
+      const nameIs = (value: string): Condition => ({ kind: 'string', param: 'name', match: 'start', values: [value] });
+
+      test('chain: the inner condition holds on a live target of the named types, up to several levels', async () => {
+        const chain = (condition: Condition, targetTypes = ['Patient']): Condition => ({
+          kind: 'chain',
+          param: 'subject',
+          targetTypes,
+          condition,
+        });
+        expect(await search('Observation', [chain(nameIs('smith'))])).toEqual(['bp1']);
+        expect(await search('Observation', [chain(nameIs('smith'), ['Group'])])).toEqual([]);
+        expect(await search('Observation', [chain({ kind: 'id', ids: ['p2'] })])).toEqual(['bp2']);
+        expect(
+          await search('Observation', [
+            chain({
+              kind: 'chain',
+              param: 'general-practitioner',
+              targetTypes: ['Practitioner'],
+              condition: nameIs('jones'),
+            }),
+          ]),
+        ).toEqual(['bp1']);
+      });
+
+      test('_has: resources referenced by a live source matching the inner condition, nested', async () => {
+        const has = (condition: Condition): Condition => ({
+          kind: 'has',
+          sourceType: 'Observation',
+          param: 'subject',
+          condition,
+        });
+        expect(await search('Patient', [has({ kind: 'id', ids: ['bp1', 'bp2', 'old'] })])).toEqual(['p1', 'p2']);
+        expect(
+          await search('Patient', [
+            has({
+              kind: 'has',
+              sourceType: 'AuditEvent',
+              param: 'entity',
+              condition: {
+                kind: 'reference',
+                param: 'agent',
+                values: [{ targetType: 'Practitioner', targetId: 'dr' }],
+              },
+            }),
+          ]),
+        ).toEqual(['p2']);
+        expect(
+          await search('Practitioner', [
+            {
+              kind: 'has',
+              sourceType: 'Patient',
+              param: 'general-practitioner',
+              condition: has({ kind: 'id', ids: ['bp1'] }),
+            },
+          ]),
+        ).toEqual(['dr']);
+      });
+
+      test('composite: every component matches within the same group', async () => {
+        const composite = (codeValue: string, prefix: 'eq' | 'gt', value: number): Condition => ({
+          kind: 'composite',
+          param: 'component-code-value-quantity',
+          values: [
+            {
+              components: [
+                { kind: 'token', param: 'component-code-value-quantity$0', values: [{ code: codeValue }] },
+                {
+                  kind: 'quantity',
+                  param: 'component-code-value-quantity$1',
+                  values: [{ prefix, low: value - 0.5, high: value + 0.5 }],
+                },
+              ],
+            },
+          ],
+        });
+        expect(await search('Observation', [composite('8480-6', 'gt', 100)])).toEqual(['bp1', 'bp2']);
+        expect(await search('Observation', [composite('8480-6', 'gt', 140)])).toEqual(['bp2']);
+        expect(await search('Observation', [composite('8480-6', 'eq', 80)])).toEqual([]);
+        expect(await search('Observation', [composite('8462-4', 'eq', 80)])).toEqual(['bp1']);
+        expect(
+          await search('Observation', [{ kind: 'composite', param: 'never-indexed', values: [{ components: [] }] }]),
+        ).toEqual([]);
       });
     });
   });

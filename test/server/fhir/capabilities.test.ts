@@ -16,6 +16,7 @@ test('GET /fhir/metadata describes an R4 JSON server with every interaction impl
   expect(cs.format).not.toContain('xml');
   expect(cs.patchFormat).toEqual(['application/json-patch+json']);
   const rest = cs.rest[0];
+  expect(rest.documentation).toMatch(/handling=strict/);
   expect(rest.interaction.map((i: { code: string }) => i.code).sort()).toEqual([
     'batch',
     'history-system',
@@ -36,6 +37,7 @@ test('GET /fhir/metadata describes an R4 JSON server with every interaction impl
   });
   expect(patientCap.operation).toEqual([
     { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
+    { name: 'reindex', definition: 'http://hms.local/fhir/OperationDefinition/reindex' },
   ]);
 });
 
@@ -57,5 +59,5 @@ test('search parameters come from the registry, with their types and definitions
     definition: expect.stringContaining('SearchParameter'),
   });
   const observationParams = resources.find((r) => r.type === 'Observation')!.searchParam.map((p) => p.type);
-  expect(observationParams).not.toContain('composite');
+  expect(observationParams).toContain('composite');
 });

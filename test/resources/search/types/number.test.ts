@@ -22,31 +22,40 @@ describe('numberRange', () => {
 });
 
 describe('numberEntries', () => {
-  it('reads JSON numbers through their shortest written form', () => {
+  it('a stored number is its exact value, not a precision range', () => {
     expect(numberEntries({ type: 'decimal', data: 0.25 }, 'probability')).toEqual([
-      { type: 'number', param: 'probability', low: 0.245, high: 0.255 },
+      { type: 'number', param: 'probability', low: 0.25, high: 0.25 },
     ]);
-    expect(numberEntries({ type: 'integer', data: 3 }, 'n')[0]).toMatchObject({ low: 2.5, high: 3.5 });
-    expect(numberEntries({ type: 'string', data: '12' }, 'n')[0]).toMatchObject({ low: 11.5, high: 12.5 });
+    expect(numberEntries({ type: 'integer', data: 3 }, 'n')[0]).toMatchObject({ low: 3, high: 3 });
+    expect(numberEntries({ type: 'decimal', data: 27 }, 'n')[0]).toMatchObject({ low: 27, high: 27 });
+    expect(numberEntries({ type: 'decimal', data: -1.5e-7 }, 'n')[0]).toMatchObject({ low: -1.5e-7, high: -1.5e-7 });
+    expect(numberEntries({ type: 'string', data: '12' }, 'n')[0]).toMatchObject({ low: 12, high: 12 });
+    expect(numberEntries({ type: 'string', data: ' 100.00 ' }, 'n')[0]).toMatchObject({ low: 100, high: 100 });
   });
 
   it('Range: from its low bound to its high bound, an absent bound open', () => {
     expect(numberEntries({ type: 'Range', data: { low: { value: 1 }, high: { value: 5 } } }, 'n')[0]).toMatchObject({
-      low: 0.5,
-      high: 5.5,
+      low: 1,
+      high: 5,
     });
-    expect(numberEntries({ type: 'Range', data: { low: { value: 1 } } }, 'n')[0]).toMatchObject({ high: MAX_NUMBER });
-    expect(numberEntries({ type: 'Range', data: { high: { value: 1 } } }, 'n')[0]).toMatchObject({ low: MIN_NUMBER });
+    expect(numberEntries({ type: 'Range', data: { low: { value: 1 } } }, 'n')[0]).toMatchObject({
+      low: 1,
+      high: MAX_NUMBER,
+    });
+    expect(numberEntries({ type: 'Range', data: { high: { value: 1 } } }, 'n')[0]).toMatchObject({
+      low: MIN_NUMBER,
+      high: 1,
+    });
     expect(numberEntries({ type: 'Range', data: {} }, 'n')).toEqual([]);
   });
 
   it('a Duration (Encounter.length) by its value', () => {
     expect(numberEntries({ type: 'Duration', data: { value: 90, unit: 'min' } }, 'length')[0]).toMatchObject({
-      low: 89.5,
-      high: 90.5,
+      low: 90,
+      high: 90,
     });
-    expect(numberEntries({ type: 'Age', data: { value: 7 } }, 'n')[0]).toMatchObject({ low: 6.5, high: 7.5 });
-    expect(numberEntries({ type: 'Quantity', data: { value: 0.5 } }, 'n')[0]).toMatchObject({ low: 0.45, high: 0.55 });
+    expect(numberEntries({ type: 'Age', data: { value: 7 } }, 'n')[0]).toMatchObject({ low: 7, high: 7 });
+    expect(numberEntries({ type: 'Quantity', data: { value: 0.5 } }, 'n')[0]).toMatchObject({ low: 0.5, high: 0.5 });
     expect(numberEntries({ type: 'Quantity', data: 'x' }, 'n')).toEqual([]);
   });
 
@@ -54,5 +63,7 @@ describe('numberEntries', () => {
     expect(numberEntries({ type: 'string', data: 'first' }, 'n')).toEqual([]);
     expect(numberEntries({ type: 'decimal', data: Number.NaN }, 'n')).toEqual([]);
     expect(numberEntries({ type: 'boolean', data: true }, 'n')).toEqual([]);
+    expect(numberEntries({ type: 'string', data: '0x10' }, 'n')).toEqual([]);
+    expect(numberEntries({ type: 'string', data: '1e999' }, 'n')).toEqual([]);
   });
 });

@@ -4,14 +4,14 @@ import { CURRENCY_SYSTEM, quantityEntries } from '../../../../resources/search/t
 const UCUM = 'http://unitsofmeasure.org';
 
 describe('quantityEntries', () => {
-  it('Quantity: precision range, system, code and unit', () => {
+  it('Quantity: its exact value (no precision range), system, code and unit', () => {
     const weight = { value: 185, unit: 'lbs', system: UCUM, code: '[lb_av]' };
     expect(quantityEntries({ type: 'Quantity', data: weight }, 'value-quantity')).toEqual([
       {
         type: 'quantity',
         param: 'value-quantity',
-        low: 184.5,
-        high: 185.5,
+        low: 185,
+        high: 185,
         system: UCUM,
         code: '[lb_av]',
         unit: 'lbs',
@@ -23,8 +23,8 @@ describe('quantityEntries', () => {
     '%s is read as a Quantity',
     (type) => {
       expect(quantityEntries({ type, data: { value: 2.5, code: 'a', system: UCUM } }, 'q')[0]).toMatchObject({
-        low: 2.45,
-        high: 2.55,
+        low: 2.5,
+        high: 2.5,
         code: 'a',
         unit: null,
       });
@@ -33,18 +33,20 @@ describe('quantityEntries', () => {
 
   it('a comparator opens the range on its side', () => {
     const q = (comparator: string) => quantityEntries({ type: 'Quantity', data: { value: 5, comparator } }, 'q')[0];
-    expect(q('<')).toMatchObject({ low: MIN_NUMBER, high: 5.5 });
-    expect(q('<=')).toMatchObject({ low: MIN_NUMBER, high: 5.5 });
-    expect(q('>')).toMatchObject({ low: 4.5, high: MAX_NUMBER });
-    expect(q('>=')).toMatchObject({ low: 4.5, high: MAX_NUMBER });
-    expect(q('ad')).toMatchObject({ low: 4.5, high: 5.5 });
+    expect(q('<')).toMatchObject({ low: MIN_NUMBER, high: 5 });
+    expect(q('<=')).toMatchObject({ low: MIN_NUMBER, high: 5 });
+    expect(q('>')).toMatchObject({ low: 5, high: MAX_NUMBER });
+    expect(q('>=')).toMatchObject({ low: 5, high: MAX_NUMBER });
+    expect(q('ad')).toMatchObject({ low: 5, high: 5 });
   });
 
   it('Money: the currency is the code, in the ISO 4217 system', () => {
     expect(quantityEntries({ type: 'Money', data: { value: 100.5, currency: 'EUR' } }, 'total')).toEqual([
-      { type: 'quantity', param: 'total', low: 100.45, high: 100.55, system: CURRENCY_SYSTEM, code: 'EUR', unit: null },
+      { type: 'quantity', param: 'total', low: 100.5, high: 100.5, system: CURRENCY_SYSTEM, code: 'EUR', unit: null },
     ]);
     expect(quantityEntries({ type: 'Money', data: { value: 3 } }, 'total')[0]).toMatchObject({
+      low: 3,
+      high: 3,
       system: null,
       code: null,
     });
@@ -53,11 +55,11 @@ describe('quantityEntries', () => {
   it('Range: from the low bound to the high bound, units from either', () => {
     const range = { low: { value: 10, unit: 'mg', system: UCUM, code: 'mg' }, high: { value: 20, unit: 'mg' } };
     expect(quantityEntries({ type: 'Range', data: range }, 'context-quantity')).toEqual([
-      { type: 'quantity', param: 'context-quantity', low: 9.5, high: 20.5, system: UCUM, code: 'mg', unit: 'mg' },
+      { type: 'quantity', param: 'context-quantity', low: 10, high: 20, system: UCUM, code: 'mg', unit: 'mg' },
     ]);
     expect(quantityEntries({ type: 'Range', data: { high: { value: 3, code: 'a' } } }, 'q')[0]).toMatchObject({
       low: MIN_NUMBER,
-      high: 3.5,
+      high: 3,
       code: 'a',
     });
   });

@@ -26,16 +26,14 @@ describe('parseReference', () => {
     ['http://x.org/fhir/Nope/1', { url: 'http://x.org/fhir/Nope/1' }],
     ['urn:uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8', { url: 'urn:uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8' }],
     ['123', { id: '123' }],
+    ['#contained', { url: '#contained' }],
   ])('%s', (reference, expected) => {
     expect(parseReference(reference)).toEqual(expected);
   });
 
-  it.each(['#contained', 'Patient?identifier=x|1', 'Nope/1', 'Patient/', 'two words', ''])(
-    'no target for %j',
-    (ref) => {
-      expect(parseReference(ref)).toBeUndefined();
-    },
-  );
+  it.each(['#', 'Patient?identifier=x|1', 'Nope/1', 'Patient/', 'two words', ''])('no target for %j', (ref) => {
+    expect(parseReference(ref)).toBeUndefined();
+  });
 });
 
 describe('referenceTargetType', () => {
@@ -87,7 +85,7 @@ describe('referenceEntries', () => {
       entry({ targetType: 'Patient', targetId: '1', identifierSystem: 'urn:oid:1.2.3', identifierValue: 'MRN-1' }),
     ]);
     expect(convert({ reference: '#c1', identifier })).toEqual([
-      entry({ identifierSystem: 'urn:oid:1.2.3', identifierValue: 'MRN-1' }),
+      entry({ url: '#c1', identifierSystem: 'urn:oid:1.2.3', identifierValue: 'MRN-1' }),
     ]);
   });
 
@@ -99,8 +97,13 @@ describe('referenceEntries', () => {
     expect(convert({ reference: '7' })).toEqual([]);
   });
 
-  it('contained, conditional and empty references give nothing', () => {
-    expect(convert({ reference: '#p1' })).toEqual([]);
+  it('a contained reference is a value: its #id as the URL, with no target type or id', () => {
+    expect(convert({ reference: '#p1' })).toEqual([entry({ url: '#p1' })]);
+    expect(convert({ reference: '#p1', type: 'Patient' })).toEqual([entry({ url: '#p1' })]);
+    expect(convert({ reference: '#' })).toEqual([]);
+  });
+
+  it('conditional and empty references give nothing', () => {
     expect(convert({ reference: 'Patient?identifier=urn:x|1' })).toEqual([]);
     expect(convert({ display: 'Somebody' })).toEqual([]);
     expect(convert(12)).toEqual([]);

@@ -1,0 +1,54 @@
+// Runs the mock.health conformance TestScripts against the real server listening on 127.0.0.1, reports
+// passed/failed per profile and bucket, and fails on a fhir-r4-base MUST failure not in expected-failures.ts.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startTestApp, type TestApp } from '../support/app';
+import { sharedPath } from '../support/shared';
+import { runScripts, type ScriptResult } from '../support/testscript';
+import { EXPECTED_FAILURES } from './expected-failures';
+
+let app: TestApp;
+let server: http.Server;
+let base: string;
+
+beforeAll(async () => {
+  app = await startTestApp();
+  server = http.createServer(app.app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server?.close(() => resolve()));
+  await app?.close();
+});
+
+function table(results: ScriptResult[]): string {
+  const rows = new Map<string, { passed: number; failed: number }>();
+  for (const r of results) {
+    const key = `${r.profile.padEnd(28)} ${r.bucket.padEnd(6)}`;
+    const row = rows.get(key) ?? { passed: 0, failed: 0 };
+    rows.set(key, row);
+    if (r.passed) row.passed++;
+    else row.failed++;
+  }
+  const lines = [...rows].map(([key, row]) => `  ${key} passed ${row.passed}/${row.passed + row.failed}`);
+  const failures = results
+    .filter((r) => !r.passed)
+    .map((r) => `  FAIL ${r.file}${EXPECTED_FAILURES[r.file] ? ' (expected)' : ''}: ${r.detail ?? ''}`);
+  return ['TestScripts by profile and bucket:', ...lines, ...failures].join('\n');
+}
+
+test('mock.health TestScripts: every result is as expected', async () => {
+  const results = await runScripts(base, sharedPath('conformance', 'mock-health', 'testscripts'));
+  console.log(table(results));
+  expect(results.length).toBe(37);
+  const unexpected = results
+    .filter((r) => r.passed === r.file in EXPECTED_FAILURES)
+    .map((r) => `${r.file}: ${r.passed ? 'passes but is listed as an expected failure' : r.detail}`);
+  if (unexpected.length > 0) console.log(['Unexpected TestScript results:', ...unexpected].join('\n  '));
+  const mustFailures = results
+    .filter((r) => r.profile === 'fhir-r4-base' && r.bucket === 'MUST' && !r.passed && !(r.file in EXPECTED_FAILURES))
+    .map((r) => `${r.file}: ${r.detail}`);
+  expect(mustFailures).toEqual([]);
+});

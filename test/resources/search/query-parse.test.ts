@@ -1,0 +1,96 @@
+// The parsed AST of chains, _has and composites: what every store compiles.
+import { parseSearchParams } from '../../../resources/search/parse';
+import { SearchParameterRegistry } from '../../../resources/search/registry';
+
+const registry = SearchParameterRegistry.withBaseParameters();
+const parse = (type: string, name: string, value: string, strict = true) =>
+  parseSearchParams(registry, [type], [[name, value]], { strict });
+const conditions = (type: string, name: string, value: string) => parse(type, name, value).query.conditions;
+
+test('a chain names the reference, its resolved target types and the inner condition', () => {
+  expect(conditions('Observation', 'subject:Patient.name', 'smith')).toEqual([
+    {
+      kind: 'chain',
+      param: 'subject',
+      targetTypes: ['Patient'],
+      condition: { kind: 'string', param: 'name', match: 'start', values: ['smith'] },
+    },
+  ]);
+  expect(conditions('Observation', 'patient.general-practitioner:Practitioner._id', 'a,b')).toEqual([
+    {
+      kind: 'chain',
+      param: 'patient',
+      targetTypes: ['Patient'],
+      condition: {
+        kind: 'chain',
+        param: 'general-practitioner',
+        targetTypes: ['Practitioner'],
+        condition: { kind: 'id', ids: ['a', 'b'], not: false },
+      },
+    },
+  ]);
+  // subject may point at Group, Device, Patient or Location; only Patient has `gender`
+  expect(conditions('Observation', 'subject.gender', 'female')[0]).toMatchObject({ targetTypes: ['Patient'] });
+});
+
+test('_has names the source type and its reference; it nests', () => {
+  expect(conditions('Patient', '_has:Observation:patient:_has:AuditEvent:entity:agent', 'Practitioner/x')).toEqual([
+    {
+      kind: 'has',
+      sourceType: 'Observation',
+      param: 'patient',
+      condition: {
+        kind: 'has',
+        sourceType: 'AuditEvent',
+        param: 'entity',
+        condition: { kind: 'reference', param: 'agent', values: [{ targetType: 'Practitioner', targetId: 'x' }] },
+      },
+    },
+  ]);
+});
+
+test('a composite value is split on $ and each part parsed by its component type', () => {
+  expect(conditions('Observation', 'component-code-value-quantity', 'http://loinc.org|8480-6$gt100,8462-4$80')).toEqual(
+    [
+      {
+        kind: 'composite',
+        param: 'component-code-value-quantity',
+        values: [
+          {
+            components: [
+              {
+                kind: 'token',
+                param: 'component-code-value-quantity$0',
+                values: [{ system: 'http://loinc.org', code: '8480-6' }],
+                not: false,
+              },
+              {
+                kind: 'quantity',
+                param: 'component-code-value-quantity$1',
+                values: [{ prefix: 'gt', low: 99.5, high: 100.5 }],
+              },
+            ],
+          },
+          {
+            components: [
+              { kind: 'token', param: 'component-code-value-quantity$0', values: [{ code: '8462-4' }], not: false },
+              {
+                kind: 'quantity',
+                param: 'component-code-value-quantity$1',
+                values: [{ prefix: 'eq', low: 79.5, high: 80.5 }],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  );
+});
+
+test('limits and errors', () => {
+  expect(() => parse('Observation', 'subject.name', 'x')).toThrow(/subject:Location\.name|subject:Patient\.name/);
+  expect(() => parse('Observation', 'a.b.c.d.e', 'x')).toThrow(/at most 3/);
+  expect(() => parse('Observation', 'code-value-quantity', '8480-6')).toThrow(/2 components/);
+  expect(() => parse('Observation', 'subject:Patient.name:nonsense', 'x')).toThrow(/nonsense/);
+  expect(parse('Observation', 'subject:Patient.name:nonsense', 'x', false).unknown).toHaveLength(1);
+});
