@@ -40,6 +40,9 @@ const COLUMN_TYPES: Record<string, string> = {
   high: 'NOT NULL',
 };
 
+/** Range tables whose `ge`/`gt`/`eb` searches bound the high end, which needs an index of its own. */
+const HIGH_INDEXED = new Set<IndexType>(['date', 'number']);
+
 const INDEX_DDL = (Object.keys(INDEX_TABLES) as IndexType[])
   .map((type) => {
     const { table, columns } = INDEX_TABLES[type];
@@ -47,7 +50,8 @@ const INDEX_DDL = (Object.keys(INDEX_TABLES) as IndexType[])
     return (
       `CREATE TABLE IF NOT EXISTS ${table} (rid INTEGER NOT NULL, n INTEGER NOT NULL, pid INTEGER NOT NULL, ` +
       `grp INTEGER, ${columnDefs}, PRIMARY KEY (rid, n)) WITHOUT ROWID;\n` +
-      `CREATE INDEX IF NOT EXISTS ${table}_value ON ${table} (pid, ${INDEX_VALUE_KEYS[type]});`
+      `CREATE INDEX IF NOT EXISTS ${table}_value ON ${table} (pid, ${INDEX_VALUE_KEYS[type]});` +
+      (HIGH_INDEXED.has(type) ? `\nCREATE INDEX IF NOT EXISTS ${table}_high ON ${table} (pid, high);` : '')
     );
   })
   .join('\n');

@@ -41,8 +41,12 @@ export class SearchCompiler {
 
   /** WHERE clause (without keyset) shared by the page query and the count query. */
   where(query: SearchQuery): Sql {
+    // With a selective index condition, `+` keeps SQLite from scanning every resource of the type through the
+    // type index and probing the condition per row: the index condition's rids drive the query instead.
+    const typeColumn =
+      query.conditions.some(drivesQuery) && !query.conditions.some((c) => c.kind === 'id') ? '+r.type' : 'r.type';
     const parts: Sql[] = [
-      { text: `r.type IN (${placeholders(query.resourceTypes)})`, params: [...query.resourceTypes] },
+      { text: `${typeColumn} IN (${placeholders(query.resourceTypes)})`, params: [...query.resourceTypes] },
       { text: 'r.deleted = 0', params: [] },
     ];
     const scope: Scope = { alias: 'r', types: query.resourceTypes, depth: 0 };
@@ -326,11 +330,18 @@ function keysetCondition(sort: SortRule[], keys: Sql[], cursor: Cursor): Sql {
   return or(alternatives);
 }
 
+/** Conditions that select through an index (`rid IN (...)`) and so can drive the query. */
+function drivesQuery(condition: Condition): boolean {
+  if (condition.kind === 'token') return !condition.not;
+  return !['id', 'lastUpdated', 'missing'].includes(condition.kind);
+}
+
 function range(lowCol: string, highCol: string, v: RangeValue): Sql {
   const { low, high } = v;
   switch (v.prefix) {
+    // Each form leads with a range on one column (low, or high: both are indexed) so the index narrows it.
     case 'eq':
-      return { text: `(${lowCol} >= ? AND ${highCol} <= ?)`, params: [low, high] };
+      return { text: `(${lowCol} >= ? AND ${lowCol} <= ? AND ${highCol} <= ?)`, params: [low, high, high] };
     case 'ne':
       return { text: `NOT (${lowCol} >= ? AND ${highCol} <= ?)`, params: [low, high] };
     case 'gt':
@@ -340,9 +351,15 @@ function range(lowCol: string, highCol: string, v: RangeValue): Sql {
     // ge / le (R4 search.html#prefix): the range above (below) the search value intersects the target's, or
     // the search range contains the target's; merely overlapping the search value is not enough.
     case 'ge':
-      return { text: `(${highCol} > ? OR (${lowCol} >= ? AND ${highCol} <= ?))`, params: [high, low, high] };
+      return {
+        text: `(${highCol} >= ? AND (${highCol} > ? OR (${lowCol} >= ? AND ${highCol} <= ?)))`,
+        params: [low, high, low, high],
+      };
     case 'le':
-      return { text: `(${lowCol} < ? OR (${lowCol} >= ? AND ${highCol} <= ?))`, params: [low, low, high] };
+      return {
+        text: `(${lowCol} <= ? AND (${lowCol} < ? OR (${lowCol} >= ? AND ${highCol} <= ?)))`,
+        params: [high, low, low, high],
+      };
     case 'sa':
       return { text: `${lowCol} > ?`, params: [high] };
     case 'eb':

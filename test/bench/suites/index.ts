@@ -1,9 +1,11 @@
 // The benchmark suites `npm run bench -- <suite>` can run; a new suite is one file and one line here.
 import type { BenchSuite } from '../suite';
 import { crudSuite } from './crud';
+import { searchSuite } from './search';
 
 export const SUITES: Record<string, BenchSuite> = {
   [crudSuite.name]: crudSuite,
+  [searchSuite.name]: searchSuite,
 };
 
 export const DEFAULT_SUITE = crudSuite.name;
