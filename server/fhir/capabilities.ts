@@ -5,7 +5,7 @@ import type {
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceSearchParam,
 } from '@medplum/fhirtypes';
-import { resourceTypes } from '../../resources/definitions';
+import { FHIR_VERSION, resourceTypes } from '../../resources/definitions';
 import type { SearchParameterDefinition, SearchParameterRegistry } from '../../resources/search/registry';
 import { OPERATIONS } from '../operations';
 import type { FhirRequest, FhirResponse } from './context';
@@ -54,7 +54,7 @@ export function buildCapabilityStatement(
     kind: 'instance',
     software: SOFTWARE,
     implementation: { description: 'HMS FHIR R4 server', url: baseUrl },
-    fhirVersion: '4.0.1',
+    fhirVersion: FHIR_VERSION,
     format: ['application/fhir+json', 'json'],
     patchFormat: ['application/json-patch+json'],
     rest: [
