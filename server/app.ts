@@ -5,7 +5,7 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import type { RepositoryServices } from '../resources/repository';
 import { FhirError, notFound } from '../resources/errors';
 import type { Logger } from './log';
-import { createFhirEdge, logUnexpected } from './fhir/http';
+import { createFhirEdge, internalError, logUnexpected } from './fhir/http';
 import { logRequest, requestIdOf } from './request-log';
 
 export interface AppOptions {
@@ -64,16 +64,7 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, _next) => {
     const requestId = res.locals.requestId as string;
     if (!(error instanceof FhirError)) logUnexpected(logger, { requestId, route: 'app' }, error);
-    const status = error instanceof FhirError ? error.status : 500;
-    const body =
-      error instanceof FhirError
-        ? error.outcome
-        : {
-            resourceType: 'OperationOutcome',
-            issue: [
-              { severity: 'error', code: 'exception', diagnostics: `Internal server error; request id ${requestId}` },
-            ],
-          };
-    res.status(status).type('application/fhir+json; charset=utf-8').send(JSON.stringify(body));
+    const rendered = error instanceof FhirError ? error : internalError(requestId);
+    res.status(rendered.status).type('application/fhir+json; charset=utf-8').send(JSON.stringify(rendered.outcome));
   };
 }

@@ -140,7 +140,8 @@ function clientError(error: unknown): FhirError | undefined {
   return undefined;
 }
 
-function internalError(requestId: string): FhirError {
+/** The 500 a client sees: no detail beyond the request id under which the error was logged. */
+export function internalError(requestId: string): FhirError {
   return new FhirError(
     500,
     outcome([{ severity: 'error', code: 'exception', diagnostics: `Internal server error; request id ${requestId}` }]),
