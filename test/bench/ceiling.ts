@@ -8,6 +8,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runLoad, type LoadResult } from './load';
 import { ChildServer, type MemoryUsage } from './server-process';
+import type { BenchOptions } from './suite';
 
 export interface BareHttpCeiling {
   bodyBytes: number;
@@ -28,15 +29,13 @@ export interface InsertRow {
 }
 
 /** Load-tests a child `http.createServer` that answers every GET with `body`, on the given port, after a warm-up. */
-export async function measureBareHttpCeiling(options: {
-  host: string;
-  port: number;
-  connections: number;
-  durationMs: number;
-  warmupMs: number;
-  body: string;
-  path: string;
-}): Promise<BareHttpCeiling> {
+/** Serves `sample.body` from a bare server on `port` and loads it as the suite's options say. */
+export async function measureBareHttpCeiling(
+  bench: Pick<BenchOptions, 'host' | 'connections' | 'durationMs' | 'warmupMs'>,
+  port: number,
+  sample: { body: string; path: string },
+): Promise<BareHttpCeiling> {
+  const options = { ...bench, port, ...sample };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hms-bench-bare-'));
   const bodyFile = path.join(dir, 'body.json');
   writeFileSync(bodyFile, options.body);

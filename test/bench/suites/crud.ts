@@ -191,15 +191,7 @@ function medianBySize<T extends { body: string }>(samples: T[]): T | undefined {
 async function measureCeilings(options: BenchOptions, port: number, measured: Measured): Promise<CeilingReport[]> {
   const phase = (name: string) => measured.phases.find((p) => p.name === name)?.load.requestsPerSecond ?? 0;
   const sample = measured.readSample ?? fallbackReadSample(options.seed);
-  const bare = await measureBareHttpCeiling({
-    host: options.host,
-    port,
-    connections: options.connections,
-    durationMs: options.durationMs,
-    warmupMs: options.warmupMs,
-    body: sample.body,
-    path: sample.path,
-  });
+  const bare = await measureBareHttpCeiling(options, port, sample);
   const rows: InsertRow[] = measured.createBodies.map((b) => ({ type: b.resourceType, content: b.json }));
   const limits = { maxRows: 200_000, maxMs: Math.min(options.durationMs, MAX_SQLITE_CEILING_MS) };
   const full = measureSqliteInsertCeiling(rows, 'FULL', limits);

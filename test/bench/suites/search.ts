@@ -100,15 +100,7 @@ async function runSearchSuite(options: BenchOptions): Promise<SuiteReport> {
     progress('measuring the bare HTTP ceiling');
     const singles = phases.filter((p) => phaseKind(p) === 'single');
     const ours = singles.reduce((sum, p) => sum + p.load.requestsPerSecond, 0) / Math.max(1, singles.length);
-    const bare = await measureBareHttpCeiling({
-      host: options.host,
-      port,
-      connections: options.connections,
-      durationMs: options.durationMs,
-      warmupMs: options.warmupMs,
-      body: sample.body,
-      path: sample.path,
-    });
+    const bare = await measureBareHttpCeiling(options, port, sample);
     ceilings.push({
       name: `bare HTTP GET (${bare.bodyBytes} B body, median single-parameter search answer)`,
       perSecond: bare.load.requestsPerSecond,
