@@ -100,7 +100,7 @@ export function extractIndexEntries(registry: SearchParameterRegistry, resource:
   const env = { resource: root, rootResource: root };
   const entries: IndexEntry[] = [];
   for (const definition of registry.forResourceType(resource.resourceType)) {
-    if (!definition.evaluate) {
+    if (!definition.evaluate || definition.unionOf) {
       continue;
     }
     try {

@@ -2,6 +2,7 @@
 // Every parameter is either understood or reported: lenient mode lists the rest, strict mode rejects them.
 import { badRequest, tooCostly } from '../errors';
 import type { Condition, SearchQuery, SortRule, TotalMode } from './query';
+import { parameterUnions } from './unions';
 import type { SearchParameterRegistry } from './registry';
 import { parseCompositeValues, parseConditionValues, splitOrValues } from './parse-values';
 import { RESOURCE_TYPES, isResourceType } from './resource-types';
@@ -59,6 +60,8 @@ export function parseSearchParams(
     if (options.strict) throw badRequest(`Search parameter ${name}: ${problem}`, name);
     parsed.unknown.push({ name, reason: problem });
   }
+  const unions = parameterUnions(registry, parsed.query);
+  if (unions) parsed.query.unions = unions;
   return parsed;
 }
 

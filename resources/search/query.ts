@@ -71,4 +71,9 @@ export interface SearchQuery {
   count: number;
   cursor?: string;
   total: TotalMode;
+  /**
+   * resource type -> parameter code -> the codes whose index entries stand for it, for the parameters the
+   * registry stores as unions of others (`combo-code` is `code` and `component-code`).
+   */
+  unions?: Record<string, Record<string, readonly string[]>>;
 }

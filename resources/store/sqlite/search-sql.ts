@@ -14,6 +14,7 @@ import type {
 import { badRequest } from '../../errors';
 import { INDEX_TABLES, type IndexType } from './schema';
 import type { ParamIds } from './param-ids';
+import { storedCodes, type ParameterUnions } from '../../search/unions';
 import type { Cursor, CursorKey } from './cursor';
 
 export interface Sql {
@@ -49,14 +50,14 @@ export class SearchCompiler {
       { text: `${typeColumn} IN (${placeholders(query.resourceTypes)})`, params: [...query.resourceTypes] },
       { text: 'r.deleted = 0', params: [] },
     ];
-    const scope: Scope = { alias: 'r', types: query.resourceTypes, depth: 0 };
+    const scope: Scope = { alias: 'r', types: query.resourceTypes, depth: 0, unions: query.unions };
     for (const condition of query.conditions) parts.push(this.condition(condition, scope));
     return join(parts, ' AND ');
   }
 
   /** Sort-key expressions, each never NULL (missing values sort last in either direction). */
   sortKeys(query: SearchQuery): Sql[] {
-    return query.sort.map((rule) => this.sortKey(rule, query.resourceTypes));
+    return query.sort.map((rule) => this.sortKey(rule, query.resourceTypes, query.unions));
   }
 
   page(query: SearchQuery, cursor: Cursor | undefined): Sql {
@@ -86,8 +87,10 @@ export class SearchCompiler {
     return { text: `SELECT count(*) AS n FROM resources r WHERE ${where.text}`, params: where.params };
   }
 
-  private pids(resourceTypes: string[], param: string): number[] {
-    return resourceTypes.map((t) => this.paramIds.find(t, param)).filter((p): p is number => p !== undefined);
+  private pids(resourceTypes: string[], param: string, unions: ParameterUnions | undefined): number[] {
+    return resourceTypes
+      .flatMap((t) => storedCodes(unions, t, param).map((code) => this.paramIds.find(t, code)))
+      .filter((p): p is number => p !== undefined);
   }
 
   /** Compiles a condition against the resources row `scope.alias`, so chains can nest it over other rows. */
@@ -115,7 +118,7 @@ export class SearchCompiler {
 
   /** `alias.rid IN (rows of the parameter's index table matching)`, or NOT IN. */
   private inIndex(scope: Scope, lookup: IndexMatch): Sql {
-    const pids = this.pids(scope.types, lookup.param);
+    const pids = this.pids(scope.types, lookup.param, scope.unions);
     if (pids.length === 0) return { text: lookup.negate ? '1' : '0', params: [] };
     const filter = lookup.match ? ` AND (${lookup.match.text})` : '';
     return {
@@ -129,7 +132,7 @@ export class SearchCompiler {
    * inner set is independent of the outer row, so SQLite evaluates it once.
    */
   private chain(condition: Extract<Condition, { kind: 'chain' }>, scope: Scope): Sql {
-    const pids = this.pids(scope.types, condition.param);
+    const pids = this.pids(scope.types, condition.param, scope.unions);
     if (pids.length === 0 || condition.targetTypes.length === 0) return { text: '0', params: [] };
     const target = nested(scope, 't', condition.targetTypes);
     const inner = this.condition(condition.condition, target);
@@ -145,7 +148,7 @@ export class SearchCompiler {
 
   /** The (type, id) pairs that live sourceType resources matching the inner condition reference via `param`. */
   private has(condition: Extract<Condition, { kind: 'has' }>, scope: Scope): Sql {
-    const pids = this.pids([condition.sourceType], condition.param);
+    const pids = this.pids([condition.sourceType], condition.param, scope.unions);
     if (pids.length === 0) return { text: '0', params: [] };
     const source = nested(scope, 'h', [condition.sourceType]);
     const inner = this.condition(condition.condition, source);
@@ -165,7 +168,7 @@ export class SearchCompiler {
    */
   private compositeValue(param: string, value: CompositeValue, scope: Scope): Sql {
     const lookups = value.components.map(componentMatch(param));
-    const pids = lookups.map((lookup) => this.pids(scope.types, lookup.param));
+    const pids = lookups.map((lookup) => this.pids(scope.types, lookup.param, scope.unions));
     if (lookups.length === 0 || pids.some((p) => p.length === 0)) return { text: '0', params: [] };
     const alias = (i: number) => `c${scope.depth}_${i}`;
     const first = alias(0);
@@ -189,12 +192,12 @@ export class SearchCompiler {
     };
   }
 
-  private sortKey(rule: SortRule, resourceTypes: string[]): Sql {
+  private sortKey(rule: SortRule, resourceTypes: string[], unions: ParameterUnions | undefined): Sql {
     if (rule.param === '_id') return { text: 'r.id', params: [] };
     if (rule.param === '_lastUpdated') return { text: 'r.last_updated', params: [] };
     const indexType = indexTypeOf(rule.paramType);
     const column = SORT_COLUMN[indexType];
-    const pids = this.pids(resourceTypes, rule.param);
+    const pids = this.pids(resourceTypes, rule.param, unions);
     const missing = isTextColumn(indexType)
       ? rule.descending
         ? "''"
@@ -215,11 +218,12 @@ interface Scope {
   alias: string;
   types: string[];
   depth: number;
+  unions: ParameterUnions | undefined;
 }
 
 function nested(scope: Scope, prefix: string, types: string[]): Scope {
   const depth = scope.depth + 1;
-  return { alias: `${prefix}${depth}`, types, depth };
+  return { alias: `${prefix}${depth}`, types, depth, unions: scope.unions };
 }
 
 /** A lookup in one parameter's index table: rows matching `match` (any row when absent), or none with negate. */

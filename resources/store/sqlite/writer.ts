@@ -66,7 +66,10 @@ export class SqliteWriter {
 
   write(write: VersionWrite): void {
     const deleted = write.deleted ? 1 : 0;
-    let rid = this.findRid.get(write.resourceType, write.id) as number | undefined;
+    // Version 1 means the caller found no resource under this id (the port's contract), so there is no row to
+    // look up; were there one, the unique (type, id) index would fail the write rather than corrupt it.
+    let rid =
+      write.versionId === 1 ? undefined : (this.findRid.get(write.resourceType, write.id) as number | undefined);
     if (rid === undefined) {
       rid = (
         this.insertResource.get(write.resourceType, write.id, write.versionId, write.lastUpdated, deleted) as {

@@ -162,6 +162,12 @@ describe('extractIndexEntries edge cases', () => {
     expect(entriesOf(bloodPressure, 'combo-code-value-quantity$0').map((e) => e.group)).toEqual([1, 2]);
   });
 
+  it('stores no entries for a union parameter: its members have them', () => {
+    expect(entriesOf(bloodPressure, 'combo-code')).toEqual([]);
+    expect(entriesOf(bloodPressure, 'code').length).toBeGreaterThan(0);
+    expect(entriesOf(bloodPressure, 'component-code').length).toBeGreaterThan(0);
+  });
+
   it('indexes an open Period up to MAX_INSTANT', () => {
     expect(entriesOf(bloodPressure, 'date')).toEqual([
       { type: 'date', param: 'date', low: ms('2021-03-04T09:00:00Z'), high: MAX_INSTANT },

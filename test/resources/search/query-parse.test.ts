@@ -94,3 +94,21 @@ test('limits and errors', () => {
   expect(() => parse('Observation', 'subject:Patient.name:nonsense', 'x')).toThrow(/nonsense/);
   expect(parse('Observation', 'subject:Patient.name:nonsense', 'x', false).unknown).toHaveLength(1);
 });
+
+test('the query names the union parameters it uses, per type, at every chain level and in _sort', () => {
+  const comboCode = ['code', 'component-code'];
+  const comboQuantity = ['component-value-quantity', 'value-quantity'];
+  expect(parse('Observation', 'combo-code', '8480-6').query.unions).toEqual({
+    Observation: { 'combo-code': comboCode },
+  });
+  expect(parse('DiagnosticReport', 'result.combo-code', 'x').query.unions).toEqual({
+    Observation: { 'combo-code': comboCode },
+  });
+  expect(parse('Patient', '_has:Observation:patient:combo-code', 'x').query.unions).toEqual({
+    Observation: { 'combo-code': comboCode },
+  });
+  expect(parse('Observation', '_sort', '-combo-value-quantity').query.unions).toEqual({
+    Observation: { 'combo-value-quantity': comboQuantity },
+  });
+  expect(parse('Observation', 'code', '8480-6').query.unions).toBeUndefined();
+});

@@ -102,6 +102,36 @@ describe('SearchParameterRegistry.withBaseParameters', () => {
     });
   });
 
+  it('marks the parameters whose terms other parameters cover exactly as unions of those', () => {
+    const unions = Object.fromEntries(
+      registry
+        .forResourceType('Observation')
+        .filter((d) => d.unionOf)
+        .map((d) => [d.code, [...(d.unionOf ?? [])].sort()]),
+    );
+    expect(unions).toEqual({
+      'combo-code': ['code', 'component-code'],
+      'combo-data-absent-reason': ['component-data-absent-reason', 'data-absent-reason'],
+      'combo-value-concept': ['component-value-concept', 'value-concept'],
+      'combo-value-quantity': ['component-value-quantity', 'value-quantity'],
+    });
+    // Composites and single-term parameters are never unions, whatever they share.
+    expect(registry.get('Observation', 'combo-code-value-quantity')?.unionOf).toBeUndefined();
+    expect(registry.get('Observation', 'code')?.unionOf).toBeUndefined();
+  });
+
+  it('makes a run-time parameter a union only when its terms are covered exactly, by parameters of its type', () => {
+    const local = SearchParameterRegistry.withBaseParameters();
+    const add = (code: string, expression: string, type: SearchParameter['type'] = 'string') =>
+      local.addSearchParameter(searchParameter({ code, type, expression }));
+    add('names-and-cities', 'Patient.name | Patient.address.city');
+    add('names-and-notes', 'Patient.name | Patient.extension.value');
+    add('names-as-tokens', 'Patient.name | Patient.address.city', 'token');
+    expect(local.get('Patient', 'names-and-cities')?.unionOf).toEqual(['address-city', 'name']);
+    expect(local.get('Patient', 'names-and-notes')?.unionOf).toBeUndefined();
+    expect(local.get('Patient', 'names-as-tokens')?.unionOf).toBeUndefined();
+  });
+
   it('answers nothing for unknown types and codes', () => {
     expect(registry.get('Nope', 'name')).toBeUndefined();
     expect(registry.forResourceType('Nope')).toEqual([]);

@@ -83,6 +83,15 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(found.entries).toHaveLength(0);
     });
 
+    test('a second version 1 under an existing id fails the write and changes nothing', async () => {
+      await write(version('Patient', 'once', 1));
+      // Any rejection will do (not toThrow: errors of a native driver may come from another realm than the test's).
+      await expect(write(version('Patient', 'once', 1, [], { json: '{"changed":true}' }))).rejects.toBeTruthy();
+      const current = await store.readCurrent('Patient', 'once');
+      expect(current?.versionId).toBe(1);
+      expect(current?.json).not.toContain('changed');
+    });
+
     test('reads inside a transaction see its writes; outside reads see only committed data', async () => {
       let outsideDuring: StoredVersion | undefined;
       await store.transaction(async (tx) => {

@@ -90,3 +90,22 @@ test('modifiers on a composite are ignored leniently and rejected under handling
   expect(await found('component-code-value-quantity:missing=true')).toEqual(['bp-high', 'bp-normal', 'hr']);
   expect((await get('component-code-value-quantity:exact=8480-6$120', true)).status).toBe(400);
 });
+
+describe('combo- parameters, read from the entries of their members (no entries of their own)', () => {
+  test('token: the Observation’s code or a component’s, with :not and :missing', async () => {
+    expect(await found('combo-code=http://loinc.org|8480-6')).toEqual(['bp-high', 'bp-normal']);
+    expect(await found('combo-code=85354-9')).toEqual(['bp-high', 'bp-normal']);
+    expect(await found('combo-code=8867-4,8462-4')).toEqual(['bp-high', 'bp-normal', 'hr']);
+    expect(await found('combo-code:not=8480-6')).toEqual(['hr']);
+    expect(await found('combo-code:missing=false')).toEqual(['bp-high', 'bp-normal', 'hr']);
+    expect(await found('combo-code:missing=true')).toEqual([]);
+    expect(await found('combo-value-concept:missing=true')).toEqual(['bp-high', 'bp-normal', 'hr']);
+  });
+
+  test('quantity and sort over values of the Observation and its components', async () => {
+    expect(await found('combo-value-quantity=gt150')).toEqual(['bp-high']);
+    expect(await found('combo-value-quantity=72|http://unitsofmeasure.org|/min')).toEqual(['hr']);
+    const sorted = await get('_sort=-combo-value-quantity&combo-value-quantity=gt0');
+    expect(((sorted.body as Bundle).entry ?? []).map((e) => e.resource.id)).toEqual(['bp-high', 'bp-normal', 'hr']);
+  });
+});
