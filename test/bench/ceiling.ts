@@ -31,7 +31,7 @@ export interface InsertRow {
 /** Load-tests a child `http.createServer` that answers every GET with `body`, on the given port, after a warm-up. */
 /** Serves `sample.body` from a bare server on `port` and loads it as the suite's options say. */
 export async function measureBareHttpCeiling(
-  bench: Pick<BenchOptions, 'host' | 'connections' | 'durationMs' | 'warmupMs'>,
+  bench: Pick<BenchOptions, 'host' | 'connections' | 'durationMs' | 'warmupMs' | 'driver'>,
   port: number,
   sample: { body: string; path: string },
 ): Promise<BareHttpCeiling> {
@@ -51,6 +51,7 @@ export async function measureBareHttpCeiling(
       host: options.host,
       port: options.port,
       connections: options.connections,
+      driver: options.driver,
       next: () => ({ method: 'GET' as const, path: options.path, headers: { Accept: 'application/fhir+json' } }),
     };
     if (options.warmupMs > 0) await runLoad({ ...base, durationMs: options.warmupMs });

@@ -32,7 +32,8 @@ export function renderMarkdown(report: SuiteReport, options: BenchOptions, machi
   const lines = [
     `## Benchmark \`${report.suite}\``,
     '',
-    `${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}; ${options.connections} connections, ` +
+    `${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}; ${options.connections} connections ` +
+      `(${options.driver === 'raw' ? 'raw-socket' : 'Node http'} client), ` +
       `${options.durationMs / 1000} s per phase (after ${options.warmupMs / 1000} s warm-up), ` +
       `${options.patients} seeded patients, seed ${options.seed}`,
     '',

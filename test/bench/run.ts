@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineInfo, renderMarkdown, writeJsonReport } from './report';
+import type { LoadDriver } from './load';
 import type { BenchOptions } from './suite';
 import { DEFAULT_SUITE, SUITES } from './suites';
 
@@ -17,6 +18,7 @@ suites: ${Object.keys(SUITES).join(', ')} (default ${DEFAULT_SUITE})
   --seed N          data generator seed (20260101)
   --port N          server port (a free one)
   --host H          server host (127.0.0.1)
+  --driver D        load driver's HTTP client: node (Node's own, default) or raw (raw sockets, lighter)
   --keep-data       keep the server's DATA_DIR
   --server PATH     compiled server entry (dist/server/main.js)`;
 
@@ -32,6 +34,7 @@ function parseOptions(argv: string[]): BenchOptions {
       seed: { type: 'string', default: '20260101' },
       port: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
+      driver: { type: 'string', default: 'node' },
       'keep-data': { type: 'boolean', default: false },
       server: { type: 'string', default: path.join(PROJECT_ROOT, 'dist', 'server', 'main.js') },
       help: { type: 'boolean', default: false },
@@ -52,7 +55,13 @@ function parseOptions(argv: string[]): BenchOptions {
     port: values.port === undefined ? undefined : positiveNumber('port', values.port),
     keepData: values['keep-data'],
     serverScript: path.resolve(values.server),
+    driver: loadDriver(values.driver),
   };
+}
+
+function loadDriver(text: string): LoadDriver {
+  if (text !== 'node' && text !== 'raw') throw new Error(`--driver must be node or raw, got "${text}"`);
+  return text;
 }
 
 function positiveNumber(name: string, text: string): number {

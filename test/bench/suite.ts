@@ -1,6 +1,6 @@
 // The contract between the benchmark runner and its suites: the options every suite receives and the
 // report every suite returns (phases, ceilings, targets), which the runner prints and saves.
-import type { LoadResult } from './load';
+import type { LoadDriver, LoadResult } from './load';
 import type { MemoryUsage } from './server-process';
 
 export interface BenchOptions {
@@ -17,6 +17,8 @@ export interface BenchOptions {
   keepData: boolean;
   /** compiled server entry point */
   serverScript: string;
+  /** the load driver's HTTP client */
+  driver: LoadDriver;
 }
 
 export interface PhaseReport {

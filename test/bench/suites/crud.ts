@@ -123,7 +123,7 @@ async function measurePhase(
   target: Target,
   next: LoadOptions['next'],
 ): Promise<PhaseReport> {
-  const base = { host: target.host, port: target.port, connections: options.connections, next };
+  const base = { host: target.host, port: target.port, connections: options.connections, driver: options.driver, next };
   if (options.warmupMs > 0) await runLoad({ ...base, durationMs: options.warmupMs });
   const load = await runLoad({ ...base, durationMs: options.durationMs });
   return { name, load, memory: fhir.server.memory() };

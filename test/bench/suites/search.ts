@@ -262,7 +262,7 @@ async function measureQueryPhase(
     };
     return { method: 'GET', path: requestPath, headers: { Accept: FHIR_JSON }, onResponse: keep };
   };
-  const base = { host: target.host, port: target.port, connections: options.connections, next };
+  const base = { host: target.host, port: target.port, connections: options.connections, driver: options.driver, next };
   if (options.warmupMs > 0) await runLoad({ ...base, durationMs: options.warmupMs });
   const load = await runLoad({ ...base, durationMs: options.durationMs });
   return { name: query.name, load, memory: fhir.server.memory() };
