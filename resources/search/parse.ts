@@ -45,7 +45,7 @@ export function parseSearchParams(
 ): ParsedSearch {
   if (pairs.length > MAX_PARAMETERS) throw tooCostly(`A search may have at most ${MAX_PARAMETERS} parameters`);
   const parsed: ParsedSearch = {
-    query: { resourceTypes, conditions: [], sort: [], count: DEFAULT_COUNT, total: 'accurate' },
+    query: { resourceTypes, conditions: [], sort: [], count: DEFAULT_COUNT, total: 'when-known' },
     unknown: [],
     applied: [],
     notes: [],
@@ -60,6 +60,8 @@ export function parseSearchParams(
     if (options.strict) throw badRequest(`Search parameter ${name}: ${problem}`, name);
     parsed.unknown.push({ name, reason: problem });
   }
+  // `_count=0` asks for no matches, so the total is all the answer can say.
+  if (parsed.query.count === 0 && parsed.query.total === 'when-known') parsed.query.total = 'accurate';
   const unions = parameterUnions(registry, parsed.query);
   if (unions) parsed.query.unions = unions;
   return parsed;

@@ -62,6 +62,12 @@ export interface SortRule {
 
 export type TotalMode = 'none' | 'estimate' | 'accurate';
 
+/**
+ * `when-known` (no `_total` given): the total only when the page itself shows it, the first page holding every
+ * match; counting all matches of a broad search costs far more than the page, so it is done when asked for.
+ */
+export type QueryTotal = TotalMode | 'when-known';
+
 export interface SearchQuery {
   /** One type for type search; several (or all) for system search. */
   resourceTypes: string[];
@@ -70,7 +76,7 @@ export interface SearchQuery {
   sort: SortRule[];
   count: number;
   cursor?: string;
-  total: TotalMode;
+  total: QueryTotal;
   /**
    * resource type -> parameter code -> the codes whose index entries stand for it, for the parameters the
    * registry stores as unions of others (`combo-code` is `code` and `component-code`).

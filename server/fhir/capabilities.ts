@@ -63,7 +63,9 @@ export function buildCapabilityStatement(
         documentation:
           'Unknown or unsupported search parameters are ignored, left out of the self link and reported in an ' +
           'OperationOutcome entry (search.mode = outcome); send `Prefer: handling=strict` to get a 400 instead. ' +
-          'Conditional create, update, patch and delete criteria are always strict.',
+          'Conditional create, update, patch and delete criteria are always strict. Bundle.total: counted with ' +
+          '`_total=accurate` or `estimate` (both exact), `_summary=count` and `_count=0`; without `_total` it is ' +
+          'given only when the first page holds every match.',
         resource: resourceTypes().map((type) => ({
           ...resourceCapability(type, typeInteractions, interactions, registry, searchableTypes),
           ...(searchableTypes.has('reference') ? includeCapability(type, registry, revIncludes) : {}),

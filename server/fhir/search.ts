@@ -39,9 +39,13 @@ async function runSearch(
   hidden: SearchParamPairs = [],
 ): Promise<FhirResponse> {
   const strict = parsePrefer(request.headers.prefer).handling === 'strict';
-  // _summary=count asks for the total only: no page of matches is read.
+  // _summary=count asks for the total only: no page of matches is read, and the total is counted.
   const countOnly = params.some(([name, value]) => name === '_summary' && value === 'count');
-  const extra: SearchParamPairs = [...hidden, ...(countOnly ? [['_count', '0'] as [string, string]] : [])];
+  const countPairs: SearchParamPairs = [
+    ['_count', '0'],
+    ['_total', 'accurate'],
+  ];
+  const extra: SearchParamPairs = [...hidden, ...(countOnly ? countPairs : [])];
   const { parsed, page } = await request.repo.search(types, [...params, ...extra], { strict });
   // Pairs the server added are not the client's: the links leave them out.
   const added = (pair: [string, string]) => extra.some(([name, value]) => name === pair[0] && value === pair[1]);

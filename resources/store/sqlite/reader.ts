@@ -128,9 +128,11 @@ export class SqliteReader implements StoreReader {
     const sql = this.compiler.page(query, cursor);
     const rows = this.statement(sql.text).all(...sql.params) as VersionRow[];
     let total: number | undefined;
-    if (query.total !== 'none') {
+    if (query.total === 'accurate' || query.total === 'estimate') {
       const count = this.compiler.count(query);
       total = (this.statement(count.text).get(...count.params) as { n: number }).n;
+    } else if (query.total === 'when-known' && !cursor && rows.length <= query.count) {
+      total = rows.length;
     }
     const reverse = cursor?.direction === 'previous';
     return pageOf(

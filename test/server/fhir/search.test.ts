@@ -103,9 +103,17 @@ test('_count bounds: 0 gives only the total, above the maximum is lowered and sa
   expect((await t.api().get('/fhir/Patient?_count=abc')).status).toBe(400);
 });
 
-test('_total=none leaves the total out', async () => {
-  const res = (await t.api().get('/fhir/Patient?_total=none')).body as Bundle;
-  expect(res.total).toBeUndefined();
+test('the total: counted when asked, free when one page holds every match, else left out', async () => {
+  const total = async (query: string) => ((await t.api().get(`/fhir/Patient?${query}`)).body as Bundle).total;
+  const all = (await total('_total=accurate')) as number;
+  expect(all).toBeGreaterThan(3);
+  expect(await total('_total=estimate')).toBe(all);
+  expect(await total('_count=2')).toBeUndefined();
+  expect(await total(`_count=${all}`)).toBe(all);
+  expect(await total('_count=0')).toBe(all);
+  expect(await total('_summary=count&_total=none')).toBe(all);
+  expect(await total('_total=none')).toBeUndefined();
+  expect(await total(`_count=${all}&_total=none`)).toBeUndefined();
   expect((await t.api().get('/fhir/Patient?_total=maybe')).status).toBe(400);
 });
 
