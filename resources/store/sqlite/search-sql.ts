@@ -51,7 +51,12 @@ export class SearchCompiler {
       { text: 'r.deleted = 0', params: [] },
     ];
     const scope: Scope = { alias: 'r', types: query.resourceTypes, depth: 0, unions: query.unions };
-    for (const condition of query.conditions) parts.push(this.condition(condition, scope));
+    // Beside a condition that names one value, a broad one (a date range, :missing ...) is checked per row
+    // among that value's few matches rather than listed in full first.
+    const probe = query.conditions.some(isSelective);
+    for (const condition of query.conditions) {
+      parts.push(this.condition(condition, scope, probe && !isSelective(condition)));
+    }
     return join(parts, ' AND ');
   }
 
@@ -83,6 +88,13 @@ export class SearchCompiler {
   }
 
   count(query: SearchQuery): Sql {
+    const only = query.conditions.length === 1 ? indexOnlyLookup(query.conditions[0]) : undefined;
+    if (only) {
+      // Index rows exist for live resources only and their pid names the type, so one positive lookup is
+      // counted in its index alone, without reading a resources row per match.
+      const rows = this.indexRows(query.resourceTypes, query.unions, only);
+      return { text: `SELECT count(*) AS n FROM (SELECT DISTINCT rid FROM (${rows.text}))`, params: rows.params };
+    }
     const where = this.where(query);
     return { text: `SELECT count(*) AS n FROM resources r WHERE ${where.text}`, params: where.params };
   }
@@ -93,8 +105,11 @@ export class SearchCompiler {
       .filter((p): p is number => p !== undefined);
   }
 
-  /** Compiles a condition against the resources row `scope.alias`, so chains can nest it over other rows. */
-  private condition(condition: Condition, scope: Scope): Sql {
+  /**
+   * Compiles a condition against the resources row `scope.alias`, so chains can nest it over other rows.
+   * With `probe`, an index condition is an EXISTS over the row's own index rows instead of an IN list.
+   */
+  private condition(condition: Condition, scope: Scope, probe = false): Sql {
     switch (condition.kind) {
       case 'id':
         return {
@@ -112,7 +127,7 @@ export class SearchCompiler {
       case 'composite':
         return or(condition.values.map((value) => this.compositeValue(condition.param, value, scope)));
       default:
-        return this.inIndex(scope, indexMatch(condition));
+        return probe ? this.probeIndex(scope, indexMatch(condition)) : this.inIndex(scope, indexMatch(condition));
     }
   }
 
@@ -120,9 +135,34 @@ export class SearchCompiler {
   private inIndex(scope: Scope, lookup: IndexMatch): Sql {
     const pids = this.pids(scope.types, lookup.param, scope.unions);
     if (pids.length === 0) return { text: lookup.negate ? '1' : '0', params: [] };
+    const rows = this.indexRows(scope.types, scope.unions, lookup);
+    return { text: `${scope.alias}.rid ${lookup.negate ? 'NOT IN' : 'IN'} (${rows.text})`, params: rows.params };
+  }
+
+  /** The rids of the rows of the parameter's index table that match (for some type of `types`). */
+  private indexRows(types: string[], unions: ParameterUnions | undefined, lookup: IndexMatch): Sql {
+    const pids = this.pids(types, lookup.param, unions);
     const filter = lookup.match ? ` AND (${lookup.match.text})` : '';
     return {
-      text: `${scope.alias}.rid ${lookup.negate ? 'NOT IN' : 'IN'} (SELECT rid FROM ${INDEX_TABLES[lookup.indexType].table} WHERE pid IN (${placeholders(pids)})${filter})`,
+      text: `SELECT rid FROM ${INDEX_TABLES[lookup.indexType].table} WHERE pid IN (${placeholders(pids)})${filter}`,
+      params: [...pids, ...(lookup.match?.params ?? [])],
+    };
+  }
+
+  /**
+   * `EXISTS (matching index rows of this resource row)`, or NOT EXISTS: a seek on the table's (rid, n) key. The
+   * `+` on pid keeps SQLite off the value indexes (all lead with pid), which would scan a range per row.
+   */
+  private probeIndex(scope: Scope, lookup: IndexMatch): Sql {
+    const pids = this.pids(scope.types, lookup.param, scope.unions);
+    if (pids.length === 0) return { text: lookup.negate ? '1' : '0', params: [] };
+    const p = `p${scope.depth}`;
+    // The match's columns need no alias: the innermost table, the index table, is the one that has them.
+    const filter = lookup.match ? ` AND (${lookup.match.text})` : '';
+    return {
+      text:
+        `${lookup.negate ? 'NOT ' : ''}EXISTS (SELECT 1 FROM ${INDEX_TABLES[lookup.indexType].table} ${p}` +
+        ` WHERE ${p}.rid = ${scope.alias}.rid AND +${p}.pid IN (${placeholders(pids)})${filter})`,
       params: [...pids, ...(lookup.match?.params ?? [])],
     };
   }
@@ -332,6 +372,32 @@ function keysetCondition(sort: SortRule[], keys: Sql[], cursor: Cursor): Sql {
     alternatives.push(join([...equal, last], ' AND '));
   }
   return or(alternatives);
+}
+
+/** A condition that names one value per alternative (a code, a target, an exact string): it matches few rows. */
+function isSelective(condition: Condition): boolean {
+  switch (condition.kind) {
+    case 'id':
+      return !condition.not;
+    case 'token':
+      return !condition.not && condition.values.every((v) => v.code !== undefined);
+    case 'reference':
+      return condition.values.every((v) => v.targetId !== undefined || v.url !== undefined);
+    case 'reference-identifier':
+      return condition.values.every((v) => v.code !== undefined);
+    case 'string':
+    case 'uri':
+      return condition.match === 'exact';
+    default:
+      return false;
+  }
+}
+
+/** The lookup of a positive condition answered by its index rows alone, if it is one. */
+function indexOnlyLookup(condition: Condition): IndexMatch | undefined {
+  if (!(condition.kind in INDEX_MATCHERS) || condition.kind === 'missing') return undefined;
+  const lookup = indexMatch(condition as IndexCondition);
+  return lookup.negate ? undefined : lookup;
 }
 
 /** Conditions that select through an index (`rid IN (...)`) and so can drive the query. */

@@ -304,6 +304,45 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await find([{ kind: 'token', param: 'never-indexed', values: [{ code: 'x' }] }])).toEqual([]);
       });
 
+      test('a value-naming condition beside broad ones (ranges, :missing, :not, prefixes): the same matches', async () => {
+        const loinc = (code?: string): Condition => ({
+          kind: 'token',
+          param: 'code',
+          values: [{ system: 'http://loinc.org', code }],
+        });
+        const june = Date.UTC(2025, 5, 1);
+        const from = (low: number): Condition => ({
+          kind: 'date',
+          param: 'date',
+          values: [{ prefix: 'ge', low, high: low + 86_399_999 }],
+        });
+        expect(await find([loinc('8310-5'), from(june)])).toEqual(['o2']);
+        expect(await find([loinc('8310-5'), from(june + 86_400_000)])).toEqual([]);
+        expect(await find([{ kind: 'id', ids: ['o1', 'o2', 'o3'] }, from(june)])).toEqual(['o1', 'o2']);
+        expect(
+          await find([loinc('8867-4'), { kind: 'missing', param: 'n', paramType: 'number', missing: false }]),
+        ).toEqual(['o1']);
+        expect(
+          await find([loinc('8310-5'), { kind: 'missing', param: 'n', paramType: 'number', missing: true }]),
+        ).toEqual([]);
+        expect(await find([{ kind: 'id', ids: ['o2', 'o3'] }, { ...loinc('8310-5'), not: true } as Condition])).toEqual(
+          ['o3'],
+        );
+        expect(
+          await find([loinc('8867-4'), { kind: 'string', param: 'note', match: 'start', values: ['fa'] }]),
+        ).toEqual(['o1']);
+        expect(
+          await find([loinc('8867-4'), { kind: 'string', param: 'note', match: 'start', values: ['no'] }]),
+        ).toEqual([]);
+        const counted = async (conditions: Condition[]) =>
+          (await store.search(query('Observation', conditions, { total: 'accurate', count: 0 }))).total;
+        expect(await counted([loinc('8310-5'), from(june)])).toBe(1);
+        expect(await counted([loinc()])).toBe(2);
+        expect(
+          await counted([{ kind: 'token', param: 'code', values: [{ code: '8867-4' }, { code: '8310-5' }] }]),
+        ).toBe(2);
+      });
+
       test('_id, AND of conditions, sort by a parameter with missing values last, keyset paging both ways', async () => {
         expect(await find([{ kind: 'id', ids: ['o2', 'o3'] }])).toEqual(['o2', 'o3']);
         expect(await find([{ kind: 'id', ids: ['o2'], not: true }])).toEqual(['o1', 'o3']);
