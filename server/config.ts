@@ -22,6 +22,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Worker threads that validate and index writes; 0 does it on the event loop. */
   validationWorkers: number;
+  /** Worker threads that run searches off the event loop; 0 runs them on it (and without a timeout). */
+  searchWorkers: number;
+  /** A search running longer is refused with 400 too-costly. */
+  searchTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -45,6 +49,8 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     // One core stays with the event loop (HTTP and SQLite); the others validate.
     validationWorkers: integer(env, 'VALIDATION_WORKERS', Math.max(1, os.availableParallelism() - 1), 0, 64),
+    searchWorkers: integer(env, 'SEARCH_WORKERS', 1, 0, 64),
+    searchTimeoutMs: integer(env, 'SEARCH_TIMEOUT_MS', 10_000, 1, 3_600_000),
   };
 }
 

@@ -7,6 +7,10 @@ export interface StoreSettings {
   dataDir: string;
   mongodbUrl?: string;
   sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /** Worker threads that run searches; 0 or absent runs them on the event loop. */
+  searchWorkers?: number;
+  /** A search through the workers that takes longer is refused with 400 too-costly. */
+  searchTimeoutMs?: number;
 }
 
 export class StoreConfigError extends Error {}
@@ -19,5 +23,7 @@ export async function openStore(settings: StoreSettings): Promise<ResourceStore>
   }
   return SqliteStore.openWithCheckpointer(path.join(settings.dataDir, SQLITE_FILE_NAME), {
     synchronous: settings.sqliteSynchronous,
+    searchWorkers: settings.searchWorkers,
+    searchTimeoutMs: settings.searchTimeoutMs,
   });
 }

@@ -15,6 +15,8 @@ test('defaults are safe and local', () => {
     maxBodyBytes: 16 * 1024 * 1024,
     sqliteSynchronous: 'FULL',
     shutdownTimeoutMs: 10_000,
+    searchWorkers: 1,
+    searchTimeoutMs: 10_000,
   });
 });
 
@@ -43,6 +45,8 @@ test.each([
   [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
   [{ MAX_BODY_SIZE: 'big' }, /MAX_BODY_SIZE must be a size/],
   [{ SQLITE_SYNCHRONOUS: 'OFF' }, /SQLITE_SYNCHRONOUS must be one of FULL, NORMAL/],
+  [{ SEARCH_TIMEOUT_MS: '0' }, /SEARCH_TIMEOUT_MS must be an integer between 1 and/],
+  [{ SEARCH_WORKERS: '-1' }, /SEARCH_WORKERS must be an integer between 0 and 64/],
 ])('%j is refused', (env, message) => {
   expect(() => loadConfig(env)).toThrow(ConfigError);
   expect(() => loadConfig(env)).toThrow(message);

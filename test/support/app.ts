@@ -24,9 +24,12 @@ export function tempDir(prefix = 'hms-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export async function startTestApp(options: { maxBodyBytes?: number } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { maxBodyBytes?: number; searchWorkers?: number; searchTimeoutMs?: number } = {},
+): Promise<TestApp> {
   const dataDir = tempDir();
-  const services = await openServices({ dataDir, sqliteSynchronous: 'NORMAL' });
+  const { searchWorkers, searchTimeoutMs } = options;
+  const services = await openServices({ dataDir, sqliteSynchronous: 'NORMAL', searchWorkers, searchTimeoutMs });
   const app = createRequestListener({
     services,
     baseUrl: BASE_URL,

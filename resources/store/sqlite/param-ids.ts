@@ -6,26 +6,33 @@ export class ParamIds {
   private readonly ids = new Map<string, number>();
   private reloadedAt = 0;
   private readonly selectAll: Database.Statement;
-  private readonly insert: Database.Statement;
+  private insert: Database.Statement | undefined;
 
-  constructor(writer: Database.Database) {
-    this.selectAll = writer.prepare('SELECT pid, type, code FROM search_params');
-    this.insert = writer.prepare('INSERT INTO search_params (type, code) VALUES (?, ?) RETURNING pid');
+  /**
+   * `db` is the writer connection, or a read-only one for `find` alone. `reloadAfterMs` bounds how often a miss
+   * re-reads the table: a map of its own (a search worker's) sees no `ensure`, so it passes 0.
+   */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly reloadAfterMs = 1000,
+  ) {
+    this.selectAll = db.prepare('SELECT pid, type, code FROM search_params');
     this.reload();
   }
 
   /** The id of an existing parameter, or undefined when nothing was ever indexed under it. */
   find(resourceType: string, code: string): number | undefined {
     const key = `${resourceType} ${code}`;
-    // Another process may have added the parameter; look again, but at most once a second.
-    if (!this.ids.has(key) && Date.now() - this.reloadedAt > 1000) this.reload();
+    // Another connection may have added the parameter; look again, but not more often than reloadAfterMs.
+    if (!this.ids.has(key) && Date.now() - this.reloadedAt >= this.reloadAfterMs) this.reload();
     return this.ids.get(key);
   }
 
-  /** The id of a parameter, created when missing; call inside a write transaction. */
+  /** The id of a parameter, created when missing; call inside a write transaction on the writer connection. */
   ensure(resourceType: string, code: string): number {
     const existing = this.find(resourceType, code);
     if (existing !== undefined) return existing;
+    this.insert ??= this.db.prepare('INSERT INTO search_params (type, code) VALUES (?, ?) RETURNING pid');
     const { pid } = this.insert.get(resourceType, code) as { pid: number };
     this.ids.set(`${resourceType} ${code}`, pid);
     return pid;

@@ -3,7 +3,8 @@
 // one COMMIT, each isolated in its own SAVEPOINT so a failing one rolls back alone. Durability: SQLite runs
 // with synchronous=NORMAL and the store itself fdatasyncs the WAL after each COMMIT on libuv's thread pool,
 // acknowledging the group only then; so the disk flush never blocks the event loop, and the next group is
-// prepared while the previous one syncs. Reads use a second connection, which sees committed data only.
+// prepared while the previous one syncs. Reads use a second connection, which sees committed data only;
+// searches, which may be slow, run on worker threads with connections of their own when the store has a pool.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -25,6 +26,7 @@ import type {
 import { ParamIds } from './param-ids';
 import { SqliteReader } from './reader';
 import { migrate } from './schema';
+import { SearchPool } from './search-pool';
 import { SEARCHABLE_TYPES } from './search-sql';
 import { SqliteWriter } from './writer';
 
@@ -33,6 +35,18 @@ export interface SqliteStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** Checkpoint the WAL from a worker thread every this many ms; 0 leaves checkpoints to the writer. */
   checkpointIntervalMs?: number;
+  /** With openWithCheckpointer: worker threads that run searches; 0 runs them on the event loop. */
+  searchWorkers?: number;
+  /** A search through the workers that takes longer is refused with 400 too-costly. */
+  searchTimeoutMs?: number;
+}
+
+/** A read-only connection on the store file: the reader's, and each search worker's. */
+export function openReadConnection(file: string): Database.Database {
+  const db = new Database(file, { readonly: true });
+  db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
+  return db;
 }
 
 interface ControlStatements {
@@ -75,6 +89,7 @@ export class SqliteStore implements ResourceStore {
   private syncing = 0;
   private closed = false;
   private checkpointer: Worker | undefined;
+  private searchPool: SearchPool | undefined;
 
   private constructor(file: string, options: SqliteStoreOptions) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -98,9 +113,7 @@ export class SqliteStore implements ResourceStore {
       rollback: this.writer.prepare('ROLLBACK'),
     };
     this.paramIds = new ParamIds(this.writer);
-    this.readerDb = new Database(file, { readonly: true });
-    this.readerDb.pragma('busy_timeout = 5000');
-    this.readerDb.pragma('cache_size = -65536');
+    this.readerDb = openReadConnection(file);
     this.reader = new SqliteReader(this.readerDb, this.paramIds);
     const writerReads = new SqliteReader(this.writer, this.paramIds);
     const rowWriter = new SqliteWriter(this.writer, this.paramIds);
@@ -118,20 +131,29 @@ export class SqliteStore implements ResourceStore {
     return new SqliteStore(file, options);
   }
 
-  /** Opens the store with its background checkpointer running (the server's configuration). */
+  /** Opens the store with its background checkpointer and search workers running (the server's configuration). */
   static async openWithCheckpointer(file: string, options: SqliteStoreOptions = {}): Promise<SqliteStore> {
     const store = new SqliteStore(file, options);
+    const workers = options.searchWorkers ?? 0;
+    const [pool] = await Promise.all([
+      workers > 0 ? SearchPool.start(file, { size: workers, timeoutMs: options.searchTimeoutMs ?? 10_000 }) : undefined,
+      store.startCheckpointer(file, options.checkpointIntervalMs ?? 100),
+    ]);
+    store.searchPool = pool;
+    return store;
+  }
+
+  private async startCheckpointer(file: string, intervalMs: number): Promise<void> {
     const script = compiledWorkerScript(__dirname, 'resources/store/sqlite/checkpointer');
-    if (!script) return store;
-    const data: CheckpointerData = { file, intervalMs: options.checkpointIntervalMs ?? 100 };
+    if (!script) return;
+    const data: CheckpointerData = { file, intervalMs };
     const worker = new Worker(script, { workerData: data });
     await new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
       worker.once('error', reject);
     });
-    store.writer.pragma('wal_autocheckpoint = 0');
-    store.checkpointer = worker;
-    return store;
+    this.writer.pragma('wal_autocheckpoint = 0');
+    this.checkpointer = worker;
   }
 
   readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {
@@ -147,7 +169,7 @@ export class SqliteStore implements ResourceStore {
   }
 
   search(query: SearchQuery): Promise<Page<StoredVersion>> {
-    return this.reader.search(query);
+    return (this.searchPool ?? this.reader).search(query);
   }
 
   async scan(resourceType: string, position: ScanPosition): Promise<Page<StoredVersion>> {
@@ -189,7 +211,7 @@ export class SqliteStore implements ResourceStore {
     this.closed = true;
     while (this.flushing || this.syncing > 0 || this.queue.length > 0) await new Promise((r) => setImmediate(r));
     if (this.walFd !== undefined) fs.closeSync(this.walFd);
-    await this.stopCheckpointer();
+    await Promise.all([this.stopCheckpointer(), this.searchPool?.close()]);
     this.readerDb.close();
     this.writer.close();
   }
