@@ -2,14 +2,15 @@
 // (resources/search/index-entry.ts). Index rows point at the resource's integer row id (`rid`) and a
 // parameter id (`pid`, one per resource type and parameter code), which keeps the index compact.
 import type Database from 'better-sqlite3';
+import { MAX_INSTANT, MIN_INSTANT } from '../../search/index-entry';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Index tables and their value columns, in IndexEntry field order. Data, so writer and reader agree. */
 export const INDEX_TABLES = {
   string: { table: 'ix_string', columns: ['value', 'exact'] },
   token: { table: 'ix_token', columns: ['system', 'code', 'text', 'type_system', 'type_code'] },
-  date: { table: 'ix_date', columns: ['low', 'high'] },
+  date: { table: 'ix_date', columns: ['low', 'high', 'multi'] },
   number: { table: 'ix_number', columns: ['low', 'high'] },
   quantity: { table: 'ix_quantity', columns: ['low', 'high', 'system', 'code', 'unit'] },
   reference: { table: 'ix_reference', columns: ['target_type', 'target_id', 'url', 'ident_system', 'ident_value'] },
@@ -38,10 +39,20 @@ const COLUMN_TYPES: Record<string, string> = {
   exact: 'TEXT NOT NULL',
   low: 'NOT NULL',
   high: 'NOT NULL',
+  multi: 'INTEGER',
 };
 
 /** Range tables whose `ge`/`gt`/`eb` searches bound the high end, which needs an index of its own. */
 const HIGH_INDEXED = new Set<IndexType>(['date', 'number']);
+
+/**
+ * Date windows (`date=ge X&date=lt Y`) are searched as one bounded scan over `low` (search-sql.ts dateWindow):
+ * `date_spans` keeps, per parameter, the longest span (high - low) of a bounded entry, and `multi` marks the
+ * entries of a resource that has several under one parameter, the only ones two different entries can match.
+ */
+const DATE_WINDOW_DDL = `
+CREATE TABLE IF NOT EXISTS date_spans (pid INTEGER PRIMARY KEY, span NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_date_multi ON ix_date (pid, rid) WHERE multi = 1;`;
 
 const INDEX_DDL = (Object.keys(INDEX_TABLES) as IndexType[])
   .map((type) => {
@@ -91,22 +102,41 @@ CREATE TABLE IF NOT EXISTS search_params (
   UNIQUE (type, code)
 );
 
-${INDEX_DDL}`;
+${INDEX_DDL}
+${DATE_WINDOW_DDL}`;
 
 export class SchemaVersionError extends Error {}
 
-/** Creates the schema if absent; refuses a file written by a newer schema than this code knows. */
+/**
+ * Creates the schema if absent, brings a file of an older schema up to date, and refuses one written by a
+ * newer schema than this code knows.
+ */
 export function migrate(db: Database.Database): void {
-  db.exec(DDL);
+  db.exec('CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
   const row = db.prepare("SELECT value FROM store_meta WHERE key = 'schema_version'").get() as
     { value: string } | undefined;
-  if (!row) {
-    db.prepare("INSERT INTO store_meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
-    return;
-  }
-  if (Number(row.value) > SCHEMA_VERSION) {
+  const version = row ? Number(row.value) : SCHEMA_VERSION;
+  if (version > SCHEMA_VERSION) {
     throw new SchemaVersionError(
-      `the database has schema version ${row.value}, newer than this server's ${SCHEMA_VERSION}; upgrade the server`,
+      `the database has schema version ${version}, newer than this server's ${SCHEMA_VERSION}; upgrade the server`,
     );
   }
+  db.transaction(() => {
+    if (version < 2) addDateWindowColumns(db);
+    db.exec(DDL);
+    db.prepare("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('schema_version', ?)").run(
+      String(SCHEMA_VERSION),
+    );
+  })();
+}
+
+/** Version 1 to 2: `multi` and `date_spans`, filled from the rows already there. */
+function addDateWindowColumns(db: Database.Database): void {
+  db.exec(`
+    ALTER TABLE ix_date ADD COLUMN multi INTEGER;
+    UPDATE ix_date SET multi = 1
+      WHERE (rid, pid) IN (SELECT rid, pid FROM ix_date GROUP BY rid, pid HAVING count(*) > 1);
+    ${DATE_WINDOW_DDL}
+    INSERT INTO date_spans (pid, span)
+      SELECT pid, max(high - low) FROM ix_date WHERE low > ${MIN_INSTANT} AND high < ${MAX_INSTANT} GROUP BY pid;`);
 }

@@ -12,6 +12,7 @@ import type {
   TokenValue,
 } from '../../search/query';
 import { badRequest } from '../../errors';
+import { MAX_INSTANT, MIN_INSTANT } from '../../search/index-entry';
 import { INDEX_TABLES, type IndexType } from './schema';
 import type { ParamIds } from './param-ids';
 import { storedCodes, type ParameterUnions } from '../../search/unions';
@@ -54,7 +55,9 @@ export class SearchCompiler {
     // Beside a condition that names one value, a broad one (a date range, :missing ...) is checked per row
     // among that value's few matches rather than listed in full first.
     const probe = query.conditions.some(isSelective);
-    for (const condition of query.conditions) {
+    const { windows, others } = probe ? { windows: [], others: query.conditions } : dateWindows(query.conditions);
+    for (const window of windows) parts.push(this.dateWindow(scope, window));
+    for (const condition of others) {
       parts.push(this.condition(condition, scope, probe && !isSelective(condition)));
     }
     return join(parts, ' AND ');
@@ -129,6 +132,47 @@ export class SearchCompiler {
       default:
         return probe ? this.probeIndex(scope, indexMatch(condition)) : this.inIndex(scope, indexMatch(condition));
     }
+  }
+
+  /**
+   * `date=ge X&date=lt Y`: each bound alone matches most rows (everything after X, everything before Y). A
+   * resource matches when one entry lies in the window, or when two different entries meet one bound each, which
+   * only a resource with several entries (`multi`) can do. Bounded entries in the window start within the
+   * parameter's longest span before X, so that part is one short range of `low` (date_spans); entries with an
+   * open end are few and searched apart.
+   */
+  private dateWindow(scope: Scope, window: DateWindow): Sql {
+    const pids = this.pids(scope.types, window.param, scope.unions);
+    if (pids.length === 0) return { text: '0', params: [] };
+    const lower = range('low', 'high', window.lower);
+    const upper = range('low', 'high', window.upper);
+    const both = join([lower, upper], ' AND ');
+    // Without statistics SQLite would take the covering value index for every part; each names its own.
+    const rows = (index: string, filter: Sql): Sql => ({
+      text: `SELECT rid FROM ix_date INDEXED BY ${index} WHERE pid IN (${placeholders(pids)}) AND ${filter.text}`,
+      params: [...pids, ...filter.params],
+    });
+    // gt and sa bound the end above X's end, ge above its start; lt and eb start below Y's start, le its end.
+    const floor = window.lower.prefix === 'ge' ? window.lower.low : window.lower.high;
+    const ceiling = window.upper.prefix === 'le' ? window.upper.high : window.upper.low;
+    const longest = `(SELECT coalesce(max(span), 0) FROM date_spans WHERE pid IN (${placeholders(pids)}))`;
+    const bounded = rows('ix_date_value', {
+      text: `low >= ? - ${longest} AND low <= ? AND low > ${MIN_INSTANT} AND high < ${MAX_INSTANT} AND ${both.text}`,
+      params: [floor, ...pids, ceiling, ...both.params],
+    });
+    const openEnd = rows('ix_date_high', { text: `high = ${MAX_INSTANT} AND ${both.text}`, params: both.params });
+    const openStart = rows('ix_date_value', { text: `low = ${MIN_INSTANT} AND ${both.text}`, params: both.params });
+    const lowerOnly = rows('ix_date_multi', { text: `multi = 1 AND ${lower.text}`, params: lower.params });
+    const upperOnly = rows('ix_date_multi', { text: `multi = 1 AND ${upper.text}`, params: upper.params });
+    const apart: Sql = {
+      text: `${lowerOnly.text} AND rid IN (${upperOnly.text})`,
+      params: [...lowerOnly.params, ...upperOnly.params],
+    };
+    const union = [bounded, openEnd, openStart, apart];
+    return {
+      text: `${scope.alias}.rid IN (${union.map((u) => u.text).join(' UNION ALL ')})`,
+      params: union.flatMap((u) => u.params),
+    };
   }
 
   /** `alias.rid IN (rows of the parameter's index table matching)`, or NOT IN. */
@@ -372,6 +416,36 @@ function keysetCondition(sort: SortRule[], keys: Sql[], cursor: Cursor): Sql {
     alternatives.push(join([...equal, last], ' AND '));
   }
   return or(alternatives);
+}
+
+interface DateWindow {
+  param: string;
+  lower: RangeValue;
+  upper: RangeValue;
+}
+
+const LOWER_BOUNDS = new Set(['gt', 'ge', 'sa']);
+const UPPER_BOUNDS = new Set(['lt', 'le', 'eb']);
+
+/** Pairs one lower and one upper bound on the same date parameter (single values, no OR) into a window. */
+function dateWindows(conditions: Condition[]): { windows: DateWindow[]; others: Condition[] } {
+  const windows: DateWindow[] = [];
+  const others = [...conditions];
+  const bound = (param: string, prefixes: Set<string>) =>
+    others.find(
+      (c): c is Extract<Condition, { kind: 'date' }> =>
+        c.kind === 'date' && c.param === param && c.values.length === 1 && prefixes.has(c.values[0].prefix),
+    );
+  for (const condition of conditions) {
+    if (condition.kind !== 'date' || !others.includes(condition)) continue;
+    const lower = bound(condition.param, LOWER_BOUNDS);
+    const upper = bound(condition.param, UPPER_BOUNDS);
+    if (!lower || !upper) continue;
+    others.splice(others.indexOf(lower), 1);
+    others.splice(others.indexOf(upper), 1);
+    windows.push({ param: condition.param, lower: lower.values[0], upper: upper.values[0] });
+  }
+  return { windows, others };
 }
 
 /** A condition that names one value per alternative (a code, a target, an exact string): it matches few rows. */

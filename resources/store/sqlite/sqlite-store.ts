@@ -23,6 +23,7 @@ import type {
   StoredVersion,
   VersionWrite,
 } from '../port';
+import { DateSpans } from './date-spans';
 import { ParamIds } from './param-ids';
 import { SqliteReader } from './reader';
 import { migrate } from './schema';
@@ -80,6 +81,7 @@ export class SqliteStore implements ResourceStore {
   private readonly reader: SqliteReader;
   private readonly tx: StoreTransaction;
   private readonly paramIds: ParamIds;
+  private readonly dateSpans: DateSpans;
   private readonly rowWriter: SqliteWriter;
   private readonly control: ControlStatements;
   /** Descriptor of the WAL file when acknowledged writes must be on disk (synchronous FULL), else undefined. */
@@ -113,10 +115,11 @@ export class SqliteStore implements ResourceStore {
       rollback: this.writer.prepare('ROLLBACK'),
     };
     this.paramIds = new ParamIds(this.writer);
+    this.dateSpans = new DateSpans(this.writer);
     this.readerDb = openReadConnection(file);
     this.reader = new SqliteReader(this.readerDb, this.paramIds);
     const writerReads = new SqliteReader(this.writer, this.paramIds);
-    const rowWriter = new SqliteWriter(this.writer, this.paramIds);
+    const rowWriter = new SqliteWriter(this.writer, this.paramIds, this.dateSpans);
     this.rowWriter = rowWriter;
     this.tx = {
       readCurrent: (t, id) => writerReads.readCurrent(t, id),
@@ -253,7 +256,7 @@ export class SqliteStore implements ResourceStore {
       } catch (error) {
         control.rollbackTo.run();
         control.release.run();
-        this.paramIds.reset();
+        this.forgetRolledBack();
         settled.push({ item, ok: false, value: error });
       }
     }
@@ -261,7 +264,7 @@ export class SqliteStore implements ResourceStore {
       control.commit.run();
     } catch (error) {
       if (this.writer.inTransaction) control.rollback.run();
-      this.paramIds.reset();
+      this.forgetRolledBack();
       this.settle(settled.map((s) => ({ ...s, ok: false, value: error })));
       return;
     }
@@ -283,6 +286,12 @@ export class SqliteStore implements ResourceStore {
   private settle(settled: Settled[]): void {
     for (const s of settled) (s.ok ? s.item.resolve : s.item.reject)(s.value);
     this.afterFlush();
+  }
+
+  /** Ids and spans cached by a transaction that rolled back are not in the file. */
+  private forgetRolledBack(): void {
+    this.paramIds.reset();
+    this.dateSpans.reset();
   }
 
   private afterFlush(): void {

@@ -3,16 +3,17 @@
 import type Database from 'better-sqlite3';
 import type { IndexEntry } from '../../search/index-entry';
 import type { VersionWrite } from '../port';
+import type { DateSpans } from './date-spans';
 import type { ParamIds } from './param-ids';
 import { INDEX_TABLES, type IndexType } from './schema';
 
 type Row = unknown[];
 
-/** IndexEntry -> column values, in INDEX_TABLES column order. */
-const COLUMN_VALUES: { [T in IndexType]: (e: Extract<IndexEntry, { type: T }>) => Row } = {
+/** IndexEntry -> column values, in INDEX_TABLES column order; `several`: the resource has more of its param. */
+const COLUMN_VALUES: { [T in IndexType]: (e: Extract<IndexEntry, { type: T }>, several: boolean) => Row } = {
   string: (e) => [e.value, e.exact],
   token: (e) => [e.system, e.code, e.text, e.typeSystem ?? null, e.typeCode ?? null],
-  date: (e) => [e.low, e.high],
+  date: (e, several) => [e.low, e.high, several ? 1 : null],
   number: (e) => [e.low, e.high],
   quantity: (e) => [e.low, e.high, e.system, e.code, e.unit],
   reference: (e) => [e.targetType, e.targetId, e.url, e.identifierSystem, e.identifierValue],
@@ -31,6 +32,7 @@ export class SqliteWriter {
   constructor(
     db: Database.Database,
     private readonly paramIds: ParamIds,
+    private readonly dateSpans: DateSpans,
   ) {
     this.findRid = db.prepare('SELECT rid FROM resources WHERE type = ? AND id = ?').pluck();
     this.insertResource = db.prepare(
@@ -60,7 +62,7 @@ export class SqliteWriter {
   replaceIndex(rid: number, resourceType: string, version: number, index: IndexEntry[]): boolean {
     if (this.currentVersion.get(rid) !== version) return false;
     for (const statement of this.deleteIndex) statement.run(rid);
-    index.forEach((entry, n) => this.insertEntry(rid, n, resourceType, entry));
+    this.insertEntries(rid, resourceType, index);
     return true;
   }
 
@@ -88,12 +90,30 @@ export class SqliteWriter {
       write.method,
       write.deleted ? null : write.json,
     );
-    write.index.forEach((entry, n) => this.insertEntry(rid, n, write.resourceType, entry));
+    this.insertEntries(rid, write.resourceType, write.index);
   }
 
-  private insertEntry(rid: number, n: number, resourceType: string, entry: IndexEntry): void {
-    const pid = this.paramIds.ensure(resourceType, entry.param);
-    const values = (COLUMN_VALUES[entry.type] as (e: IndexEntry) => Row)(entry);
-    this.insertIndex[entry.type].run(rid, n, pid, entry.group ?? null, ...values);
+  private insertEntries(rid: number, resourceType: string, index: IndexEntry[]): void {
+    const several = dateParamsWithSeveralEntries(index);
+    index.forEach((entry, n) => {
+      const pid = this.paramIds.ensure(resourceType, entry.param);
+      const values = (COLUMN_VALUES[entry.type] as (e: IndexEntry, several: boolean) => Row)(
+        entry,
+        several.has(entry.param),
+      );
+      this.insertIndex[entry.type].run(rid, n, pid, entry.group ?? null, ...values);
+      if (entry.type === 'date') this.dateSpans.note(pid, entry.low, entry.high);
+    });
   }
+}
+
+function dateParamsWithSeveralEntries(index: IndexEntry[]): Set<string> {
+  const seen = new Set<string>();
+  const several = new Set<string>();
+  for (const entry of index) {
+    if (entry.type !== 'date') continue;
+    if (seen.has(entry.param)) several.add(entry.param);
+    seen.add(entry.param);
+  }
+  return several;
 }

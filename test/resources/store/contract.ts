@@ -1,7 +1,7 @@
 // The ResourceStore contract: behaviour every adapter must show, written against the port only.
 // Each adapter's test file calls describeStoreContract with a factory for a fresh, empty store.
-import type { IndexEntry } from '../../../resources/search/index-entry';
-import type { Condition, SearchQuery } from '../../../resources/search/query';
+import { MAX_INSTANT, MIN_INSTANT, type IndexEntry } from '../../../resources/search/index-entry';
+import type { Condition, RangeValue, SearchQuery } from '../../../resources/search/query';
 import type { ResourceStore, StoredVersion, VersionWrite } from '../../../resources/store/port';
 
 export type StoreFactory = () => Promise<{ store: ResourceStore; cleanup: () => Promise<void> }>;
@@ -341,6 +341,49 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(
           await counted([{ kind: 'token', param: 'code', values: [{ code: '8867-4' }, { code: '8310-5' }] }]),
         ).toBe(2);
+      });
+
+      test('a date window (a lower and an upper bound): one entry inside, two entries one bound each, open ends', async () => {
+        const day = (d: number) => Date.UTC(2025, 5, d);
+        const at = (low: number, high = low + 999): IndexEntry => ({ type: 'date', param: 'when', low, high });
+        await write(
+          version('Encounter', 'inside', 1, [at(day(10) + 3_600_000)]),
+          version('Encounter', 'two-apart', 1, [at(day(1)), at(day(20))]),
+          version('Encounter', 'open-end', 1, [at(day(5), MAX_INSTANT)]),
+          version('Encounter', 'open-start', 1, [at(MIN_INSTANT, day(12))]),
+          version('Encounter', 'long', 1, [at(Date.UTC(2025, 0, 1), Date.UTC(2025, 11, 31))]),
+          version('Encounter', 'before', 1, [at(day(2))]),
+          version('Encounter', 'after', 1, [at(day(25))]),
+          version('Encounter', 'two-before', 1, [at(day(1)), at(day(2))]),
+        );
+        const window = async (lower: RangeValue, upper: RangeValue) =>
+          ids(
+            (
+              await store.search(
+                query('Encounter', [
+                  { kind: 'date', param: 'when', values: [lower] },
+                  { kind: 'date', param: 'when', values: [upper] },
+                ]),
+              )
+            ).entries,
+          ).sort();
+        const ge = { prefix: 'ge' as const, low: day(9), high: day(10) - 1 };
+        const lt = { prefix: 'lt' as const, low: day(15), high: day(16) - 1 };
+        expect(await window(ge, lt)).toEqual(['inside', 'long', 'open-end', 'open-start', 'two-apart']);
+        const sa = { prefix: 'sa' as const, low: day(9), high: day(10) - 1 };
+        const eb = { prefix: 'eb' as const, low: day(11), high: day(12) - 1 };
+        expect(await window(sa, eb)).toEqual(['inside', 'two-apart']);
+        const counted = await store.search(
+          query(
+            'Encounter',
+            [
+              { kind: 'date', param: 'when', values: [ge] },
+              { kind: 'date', param: 'when', values: [lt] },
+            ],
+            { total: 'accurate', count: 0 },
+          ),
+        );
+        expect(counted.total).toBe(5);
       });
 
       test('_id, AND of conditions, sort by a parameter with missing values last, keyset paging both ways', async () => {

@@ -7,6 +7,7 @@ import { SqliteStore } from '../../../resources/store/sqlite/sqlite-store';
 import { openStore, StoreConfigError, SQLITE_FILE_NAME } from '../../../resources/store';
 import { tempDir } from '../../support/app';
 import { describeStoreContract, version } from './contract';
+import type { IndexEntry } from '../../../resources/search/index-entry';
 
 describeStoreContract('SQLite', async () => {
   const dir = tempDir('hms-store-');
@@ -40,6 +41,46 @@ describe('SQLite adapter', () => {
     const second = SqliteStore.open(file);
     expect((await second.readCurrent('Patient', 'keep'))?.versionId).toBe(1);
     await second.close();
+  });
+
+  test('a file of schema 1 is brought up to date: date windows find what the rows already there hold', async () => {
+    const file = path.join(dir, 'v1.sqlite');
+    const first = SqliteStore.open(file);
+    const at = (low: number): IndexEntry => ({ type: 'date', param: 'when', low, high: low + 3_600_000 });
+    await first.transaction(async (tx) => {
+      await tx.writeVersion(version('Encounter', 'one', 1, [at(Date.UTC(2025, 5, 10))]));
+      await tx.writeVersion(version('Encounter', 'two', 1, [at(Date.UTC(2025, 5, 1)), at(Date.UTC(2025, 5, 20))]));
+    });
+    await first.close();
+    const db = new Database(file);
+    db.exec(`DROP INDEX ix_date_multi; DROP TABLE date_spans; ALTER TABLE ix_date DROP COLUMN multi;
+             UPDATE store_meta SET value = '1' WHERE key = 'schema_version'`);
+    db.close();
+    const second = SqliteStore.open(file);
+    const found = await second.search({
+      resourceTypes: ['Encounter'],
+      conditions: [
+        {
+          kind: 'date',
+          param: 'when',
+          values: [{ prefix: 'ge', low: Date.UTC(2025, 5, 9), high: Date.UTC(2025, 5, 10) - 1 }],
+        },
+        {
+          kind: 'date',
+          param: 'when',
+          values: [{ prefix: 'lt', low: Date.UTC(2025, 5, 15), high: Date.UTC(2025, 5, 16) - 1 }],
+        },
+      ],
+      sort: [],
+      count: 10,
+      total: 'none',
+    });
+    expect(found.entries.map((e) => e.id).sort()).toEqual(['one', 'two']);
+    await second.close();
+    const check = new Database(file, { readonly: true });
+    expect(check.prepare("SELECT value FROM store_meta WHERE key = 'schema_version'").pluck().get()).toBe('2');
+    expect(check.prepare('SELECT span FROM date_spans').pluck().all()).toEqual([3_600_000]);
+    check.close();
   });
 
   test('a file from a newer schema is refused', async () => {
