@@ -24,10 +24,12 @@ import { hasErrors } from './validation';
 import {
   applySearchParameterChange,
   prepareWrite,
+  withoutServerMeta,
   type SearchParameterChange,
   type WritePreparer,
 } from './prepare/preparer';
 import type { IndexEntry } from './search/index-entry';
+import { extractIndexEntries } from './search/extract';
 import { isResourceType } from './definitions';
 
 export interface RepositoryServices {
@@ -62,6 +64,9 @@ export interface WriteOptions {
 export const MAX_CONDITIONAL_DELETE = 100;
 
 export class Repository {
+  /** Resources a transaction checked on the workers before taking the write lock (see prevalidate). */
+  private readonly validated = new WeakSet<object>();
+
   constructor(
     private readonly services: RepositoryServices,
     readonly access: AccessContext,
@@ -76,6 +81,21 @@ export class Repository {
   /** Search-parameter types the store can query. */
   get searchableTypes(): ReadonlySet<string> {
     return this.services.store.searchableTypes;
+  }
+
+  /**
+   * Validates resources a transaction is about to write, in parallel on the preparation workers and before
+   * the write lock is taken; true for each that passed. Inside the transaction only their index entries are
+   * then extracted (trustValidation), after reference rewriting, which changes nothing validation looks at.
+   */
+  async prevalidate(resources: Resource[]): Promise<boolean[]> {
+    const issues = await Promise.all(resources.map((r) => this.services.preparer.validate(withoutServerMeta(r), [])));
+    return issues.map((found) => !hasErrors(found));
+  }
+
+  /** Marks a resource prevalidate passed, so that writing it inside this transaction does not validate it again. */
+  trustValidation(resource: object): void {
+    if (this.tx) this.validated.add(resource);
   }
 
   /** Runs `work` with a repository whose every read and write belongs to one atomic store transaction. */
@@ -410,9 +430,11 @@ export class Repository {
    * lengthen it.
    */
   private async prepare(resource: Resource, insideTransaction = this.tx !== undefined): Promise<IndexEntry[]> {
-    const prepared = insideTransaction
-      ? prepareWrite(this.registry, resource)
-      : await this.services.preparer.prepare(resource);
+    const prepared = !insideTransaction
+      ? await this.services.preparer.prepare(resource)
+      : this.validated.has(resource)
+        ? { issues: [], index: extractIndexEntries(this.registry, resource) }
+        : prepareWrite(this.registry, resource);
     if (hasErrors(prepared.issues)) throw invalidResource(prepared.issues);
     // A SearchParameter the registry cannot use is refused before it is stored, not found broken later.
     if (resource.resourceType === 'SearchParameter') checkSearchParameter(resource as SearchParameter);

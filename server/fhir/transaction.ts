@@ -2,6 +2,7 @@
 // DELETE, then POST, then PUT/PATCH, then GET/HEAD. After the deletes, every create's id is fixed (a
 // matching conditional create takes the existing id) and conditional references are resolved, so urn:uuid
 // and conditional references can be rewritten everywhere before anything else is written.
+import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, badRequest, outcome, preconditionFailed } from '../../resources/errors';
 import { conditionalReferences, rewriteReferences } from '../../resources/bundle-references';
 import { newId } from '../../resources/ids';
@@ -15,6 +16,7 @@ const PHASES: FhirMethod[][] = [['DELETE'], ['POST'], ['PUT', 'PATCH'], ['GET', 
 const WRITES = new Set<FhirMethod>(['DELETE', 'POST', 'PUT', 'PATCH']);
 
 export async function runTransaction(request: FhirRequest, entries: ParsedEntry[]): Promise<FhirResponse[]> {
+  const checked = await prevalidated(request.repo, entries);
   return request.repo.withTransaction(async (repo) => {
     const responses: FhirResponse[] = new Array(entries.length);
     const written = new Set<string>();
@@ -24,6 +26,7 @@ export async function runTransaction(request: FhirRequest, entries: ParsedEntry[
       for (const entry of entries.filter((e) => methods.includes(e.method))) {
         const body =
           entry.method !== 'PATCH' && entry.resource ? rewriteReferences(entry.resource, references) : entry.body;
+        if (checked.has(entry) && isObject(body)) repo.trustValidation(body);
         const response = await run(() => dispatch(entryRequest(request, repo, entry, body), entry.segments), entry);
         if (WRITES.has(entry.method)) checkWrittenOnce(response, written, entry);
         responses[entry.index] = response;
@@ -32,6 +35,19 @@ export async function runTransaction(request: FhirRequest, entries: ParsedEntry[
     return responses;
   });
 }
+
+/**
+ * The POST and PUT entries whose resources pass validation, checked on the preparation workers before the
+ * write lock is taken (the lock is held for the whole Bundle). An entry that fails is validated again inside
+ * and fails there, with its own error.
+ */
+async function prevalidated(repo: Repository, entries: ParsedEntry[]): Promise<Set<ParsedEntry>> {
+  const writes = entries.filter((e) => (e.method === 'POST' || e.method === 'PUT') && isObject(e.resource));
+  const passed = await repo.prevalidate(writes.map((e) => e.resource as Resource));
+  return new Set(writes.filter((_, i) => passed[i]));
+}
+
+const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
 
 async function run<T>(work: () => Promise<T>, entry: ParsedEntry): Promise<T> {
   try {
