@@ -155,8 +155,16 @@ function prefixed(
   const text = hasPrefix ? value.slice(2) : value;
   const range = toRange(text);
   if (!range) throw badRequest(`${name}: "${value}" is not a valid value`, name);
-  return { prefix: hasPrefix ? prefix : 'eq', ...range };
+  const found: RangeValue = { prefix: hasPrefix ? prefix : 'eq', ...range };
+  // Numbers and quantities compare with the exact value (search.html#number: "lt100: less than exactly 100");
+  // only eq, ne and ap use the implicit range of the written precision. Dates are ranges whatever the prefix.
+  if (toRange === numberRangeOf && EXACT_NUMBER_PREFIXES.has(found.prefix)) {
+    return { prefix: found.prefix, low: Number(text), high: Number(text) };
+  }
+  return found;
 }
+
+const EXACT_NUMBER_PREFIXES = new Set<Prefix>(['lt', 'le', 'gt', 'ge']);
 
 function dateRangeOf(text: string): { low: number; high: number } | undefined {
   const range = dateRange(text);

@@ -67,7 +67,7 @@ test('a composite value is split on $ and each part parsed by its component type
               {
                 kind: 'quantity',
                 param: 'component-code-value-quantity$1',
-                values: [{ prefix: 'gt', low: 99.5, high: 100.5 }],
+                values: [{ prefix: 'gt', low: 100, high: 100 }],
               },
             ],
           },
@@ -111,4 +111,15 @@ test('the query names the union parameters it uses, per type, at every chain lev
     Observation: { 'combo-value-quantity': comboQuantity },
   });
   expect(parse('Observation', 'code', '8480-6').query.unions).toBeUndefined();
+});
+
+test('numbers and quantities: lt, le, gt and ge compare with the exact value; eq, ne and ap with its precision', () => {
+  const value = (v: string) => (conditions('Observation', 'value-quantity', v)[0] as { values: unknown[] }).values[0];
+  expect(value('lt10')).toEqual({ prefix: 'lt', low: 10, high: 10 });
+  expect(value('ge10.0')).toEqual({ prefix: 'ge', low: 10, high: 10 });
+  expect(value('10')).toEqual({ prefix: 'eq', low: 9.5, high: 10.5 });
+  expect(value('ne10')).toEqual({ prefix: 'ne', low: 9.5, high: 10.5 });
+  const date = (conditions('Observation', 'date', 'lt2025-06-01')[0] as { values: { low: number; high: number }[] })
+    .values[0];
+  expect(date.high - date.low).toBe(86_399_999);
 });
