@@ -15,6 +15,8 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const services = await openServices(config);
   const listener = createRequestListener({
@@ -24,6 +26,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger,
   });
   const server = http.createServer(listener);
+  // Node closes an idle keep-alive connection after 5 s, racing clients and proxies that reuse it at that
+  // moment (the request fails with ECONNRESET). Stay open longer than the usual 60 s of load balancers.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

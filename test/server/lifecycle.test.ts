@@ -32,6 +32,8 @@ test('SIGTERM lets the in-flight transaction finish, then exits 0 with the data 
   const env = { PORT: String(port), HOST, DATA_DIR: dataDir, LOG_LEVEL: 'info' };
   let server = await ChildServer.start({ script: MAIN, host: HOST, port, env, readyPath: '/fhir/metadata' });
   const base = `http://${HOST}:${port}/fhir`;
+  // Idle keep-alive connections stay open past a load balancer's 60 s, so a reused one is not reset under it.
+  expect((await fetch(`${base}/metadata`)).headers.get('keep-alive')).toBe('timeout=65');
   const bundle = {
     resourceType: 'Bundle',
     type: 'transaction',
