@@ -49,7 +49,8 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     // One core stays with the event loop (HTTP and SQLite); the others validate.
     validationWorkers: integer(env, 'VALIDATION_WORKERS', Math.max(1, os.availableParallelism() - 1), 0, 64),
-    searchWorkers: integer(env, 'SEARCH_WORKERS', 1, 0, 64),
+    // One per core: searches are read-only and SQLite serves concurrent readers, so each core can run one.
+    searchWorkers: integer(env, 'SEARCH_WORKERS', Math.max(1, os.availableParallelism()), 0, 64),
     searchTimeoutMs: integer(env, 'SEARCH_TIMEOUT_MS', 10_000, 1, 3_600_000),
   };
 }

@@ -1,4 +1,5 @@
 // Settings from the environment: defaults, parsing, and clear errors.
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../server/config';
 import { createLogger } from '../../server/log';
@@ -15,7 +16,7 @@ test('defaults are safe and local', () => {
     maxBodyBytes: 16 * 1024 * 1024,
     sqliteSynchronous: 'FULL',
     shutdownTimeoutMs: 10_000,
-    searchWorkers: 1,
+    searchWorkers: Math.max(1, os.availableParallelism()),
     searchTimeoutMs: 10_000,
   });
 });
