@@ -42,9 +42,8 @@ export interface LoadOptions {
  */
 export type LoadDriver = 'node' | 'raw';
 
-interface Connection {
+export interface Connection {
   request(spec: RequestSpec): Promise<HttpResponse>;
-  close(): void;
 }
 
 export interface ErrorSample {
@@ -73,58 +72,54 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     throw new Error('runLoad needs durationMs or requests');
   }
   const state = new RunState(options);
-  const connections = openConnections(options);
+  const pool = openConnections(options);
   try {
-    await Promise.all(connections.map((connection) => runConnection(connection, options, state)));
+    await Promise.all(pool.connections.map((connection) => runConnection(connection, options, state)));
   } finally {
-    connections.forEach((connection) => connection.close());
+    pool.close();
   }
   return state.result();
 }
 
-function openConnections(options: LoadOptions): Connection[] {
+/** `connections` keep-alive connections of the chosen client, and one call that closes them all. */
+export function openConnections(options: Pick<LoadOptions, 'host' | 'port' | 'connections' | 'driver' | 'timeoutMs'>): {
+  connections: Connection[];
+  close: () => void;
+} {
   const count = options.connections;
   if (options.driver === 'raw') {
-    return Array.from({ length: count }, () => new RawHttpConnection(options.host, options.port, options.timeoutMs));
+    const connections = Array.from(
+      { length: count },
+      () => new RawHttpConnection(options.host, options.port, options.timeoutMs),
+    );
+    return { connections, close: () => connections.forEach((connection) => connection.close()) };
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: count });
-  return Array.from({ length: count }, () => ({
-    request: (spec: RequestSpec) => sendRequest(agent, options, spec),
-    close: () => agent.destroy(),
-  }));
+  const connection = { request: (spec: RequestSpec) => sendRequest(agent, options, spec) };
+  return { connections: Array.from({ length: count }, () => connection), close: () => agent.destroy() };
 }
 
-class RunState {
+/** Latencies, status counts and error samples of a run's requests, and the result they make. */
+export class LoadRecorder {
   readonly histogram = new LatencyHistogram();
   readonly statusCounts: Record<string, number> = {};
   readonly errorSamples: ErrorSample[] = [];
-  private started = 0;
   private completed = 0;
   private errors = 0;
-  private readonly startTime = performance.now();
-  private readonly deadline: number;
+  readonly startTime = performance.now();
 
-  constructor(private readonly options: LoadOptions) {
-    this.deadline = options.durationMs === undefined ? Infinity : this.startTime + options.durationMs;
-  }
-
-  /** The index of the next request to send, or undefined when the run is over. */
-  take(): number | undefined {
-    if (this.options.requests !== undefined && this.started >= this.options.requests) return undefined;
-    if (performance.now() >= this.deadline) return undefined;
-    return this.started++;
-  }
-
-  record(spec: RequestSpec, status: number | string, latencyMs: number, detail: () => string): void {
+  /** Records one answer (or network error code); true when it was a 2xx. */
+  record(spec: RequestSpec, status: number | string, latencyMs: number, detail: () => string): boolean {
     this.completed++;
     this.histogram.recordMs(latencyMs);
     this.statusCounts[status] = (this.statusCounts[status] ?? 0) + 1;
     const ok = typeof status === 'number' && status >= 200 && status < 300;
-    if (ok) return;
+    if (ok) return true;
     this.errors++;
     if (this.errorSamples.length < MAX_ERROR_SAMPLES) {
       this.errorSamples.push({ status, method: spec.method, path: spec.path, detail: detail().slice(0, 500) });
     }
+    return false;
   }
 
   result(): LoadResult {
@@ -138,6 +133,24 @@ class RunState {
       statusCounts: this.statusCounts,
       errorSamples: this.errorSamples,
     };
+  }
+}
+
+/** A recorder that also hands out request numbers until the run's count or duration is used up. */
+class RunState extends LoadRecorder {
+  private started = 0;
+  private readonly deadline: number;
+
+  constructor(private readonly options: LoadOptions) {
+    super();
+    this.deadline = options.durationMs === undefined ? Infinity : this.startTime + options.durationMs;
+  }
+
+  /** The index of the next request to send, or undefined when the run is over. */
+  take(): number | undefined {
+    if (this.options.requests !== undefined && this.started >= this.options.requests) return undefined;
+    if (performance.now() >= this.deadline) return undefined;
+    return this.started++;
   }
 }
 

@@ -1,11 +1,13 @@
 // Runs a server under test as a child process (so it never shares the load driver's event loop): the real
 // FHIR server from dist/server/main.js on a fresh DATA_DIR, or any script that logs a "listening" line.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { Target } from './seed';
+import type { BenchOptions } from './suite';
 
 export interface MemoryUsage {
   /** resident set size now, MB */
@@ -112,29 +114,33 @@ export class ChildServer {
 export interface FhirServerHandle {
   server: ChildServer;
   baseUrl: string;
+  /** where the suites send their requests */
+  target: Target;
   dataDir: string;
   /** stops the server and removes its data directory (unless asked to keep it) */
   stop(): Promise<void>;
 }
 
-/** Starts `node dist/server/main.js` on a fresh temporary DATA_DIR. */
-export async function startFhirServer(options: {
-  mainScript: string;
-  host: string;
-  port: number;
-  keepData?: boolean;
-}): Promise<FhirServerHandle> {
+/** Starts the compiled server (`options.serverScript`) on `port` and a fresh temporary DATA_DIR. */
+export async function startFhirServer(
+  options: Pick<BenchOptions, 'serverScript' | 'host' | 'keepData'>,
+  port: number,
+): Promise<FhirServerHandle> {
+  if (!existsSync(options.serverScript)) {
+    throw new Error(`${options.serverScript} does not exist: build the server first (npm run build)`);
+  }
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hms-bench-data-'));
   const server = await ChildServer.start({
-    script: options.mainScript,
+    script: options.serverScript,
     host: options.host,
-    port: options.port,
-    env: { PORT: String(options.port), HOST: options.host, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    port,
+    env: { PORT: String(port), HOST: options.host, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     readyPath: '/fhir/metadata',
   });
   return {
     server,
-    baseUrl: `http://${options.host}:${options.port}/fhir`,
+    baseUrl: `http://${options.host}:${port}/fhir`,
+    target: { host: options.host, port, basePath: '/fhir' },
     dataDir,
     stop: async () => {
       await server.stop();

@@ -1,6 +1,5 @@
 // The crud suite: seed patient records by transaction, then measure creates, reads by id and updates over
 // N keep-alive connections, and compare with the bare-HTTP and raw-SQLite ceilings measured right after.
-import { existsSync } from 'node:fs';
 import { referenceFromLocation } from '../bundle';
 import { measureBareHttpCeiling, measureSqliteInsertCeiling, type InsertRow } from '../ceiling';
 import { generatePatientRecords } from '../generator';
@@ -34,9 +33,6 @@ interface Measured {
 }
 
 async function runCrudSuite(options: BenchOptions): Promise<SuiteReport> {
-  if (!existsSync(options.serverScript)) {
-    throw new Error(`${options.serverScript} does not exist: build the server first (npm run build)`);
-  }
   const port = options.port ?? (await findFreePort(options.host));
   const measured = await measureServer(options, port);
   progress('measuring ceilings: bare HTTP, raw SQLite inserts');
@@ -57,13 +53,8 @@ async function runCrudSuite(options: BenchOptions): Promise<SuiteReport> {
 }
 
 async function measureServer(options: BenchOptions, port: number): Promise<Measured> {
-  const fhir = await startFhirServer({
-    mainScript: options.serverScript,
-    host: options.host,
-    port,
-    keepData: options.keepData,
-  });
-  const target: Target = { host: options.host, port, basePath: '/fhir' };
+  const fhir = await startFhirServer(options, port);
+  const { target } = fhir;
   try {
     const startupMemory = fhir.server.memory();
     progress(`server pid ${fhir.server.pid} ready on port ${port}; seeding ${options.patients} patient records`);

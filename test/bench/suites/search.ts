@@ -4,13 +4,20 @@
 // the size of the search index relative to the JSON it indexes.
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { seedInBatches, type BatchSeedResult, type SeededPatient } from '../batch-seed';
 import { measureBareHttpCeiling } from '../ceiling';
-import { LatencyHistogram, type LatencySummary } from '../histogram';
-import { runLoad, sendRequest, type ErrorSample, type HttpResponse, type LoadResult, type RequestSpec } from '../load';
+import { LatencyHistogram } from '../histogram';
+import {
+  LoadRecorder,
+  openConnections,
+  runLoad,
+  type Connection,
+  type HttpResponse,
+  type LoadResult,
+  type RequestSpec,
+} from '../load';
 import { Random } from '../random';
 import { fixed } from '../report';
 import { FHIR_JSON, type Target } from '../seed';
@@ -54,17 +61,9 @@ export const searchSuite: BenchSuite = {
 };
 
 async function runSearchSuite(options: BenchOptions): Promise<SuiteReport> {
-  if (!existsSync(options.serverScript)) {
-    throw new Error(`${options.serverScript} does not exist: build the server first (npm run build)`);
-  }
   const port = options.port ?? (await findFreePort(options.host));
-  const fhir = await startFhirServer({
-    mainScript: options.serverScript,
-    host: options.host,
-    port,
-    keepData: options.keepData,
-  });
-  const target: Target = { host: options.host, port, basePath: '/fhir' };
+  const fhir = await startFhirServer(options, port);
+  const { target } = fhir;
   const phases: PhaseReport[] = [];
   let seeded: BatchSeedResult;
   let index: IndexSize | undefined;
@@ -283,8 +282,8 @@ async function measurePaging(
   const common = ranked.filter(([, count]) => count >= needed).map(([code]) => code);
   const codes = common.length > 0 ? common : ranked.slice(0, 1).map(([code]) => code);
   const rng = new Random(options.seed + 4242);
-  if (options.warmupMs > 0) await walkLoad(target, options.connections, options.warmupMs, codes, rng);
-  const { pages, walks, shortWalks } = await walkLoad(target, options.connections, options.durationMs, codes, rng);
+  if (options.warmupMs > 0) await walkLoad(target, options, options.warmupMs, codes, rng);
+  const { pages, walks, shortWalks } = await walkLoad(target, options, options.durationMs, codes, rng);
   const memory = fhir.server.memory();
   const note =
     `${codes.length} code(s) with >= ${needed} Observations` +
@@ -298,63 +297,49 @@ async function measurePaging(
 
 async function walkLoad(
   target: Target,
-  connections: number,
+  options: Pick<BenchOptions, 'connections' | 'driver'>,
   durationMs: number,
   codes: string[],
   rng: Random,
 ): Promise<{ pages: LoadResult; walks: LoadResult; shortWalks: number }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
-  const pageHistogram = new LatencyHistogram();
+  const pool = openConnections({
+    host: target.host,
+    port: target.port,
+    connections: options.connections,
+    driver: options.driver,
+  });
+  const pages = new LoadRecorder();
   const walkHistogram = new LatencyHistogram();
-  const statusCounts: Record<string, number> = {};
-  const errorSamples: ErrorSample[] = [];
-  let errors = 0;
   let walkErrors = 0;
   let shortWalks = 0;
-  const started = performance.now();
-  const deadline = started + durationMs;
-  const page = async (requestPath: string): Promise<string | undefined | null> => {
+  const deadline = pages.startTime + durationMs;
+  const page = async (connection: Connection, requestPath: string): Promise<string | undefined | null> => {
+    const spec: RequestSpec = { method: 'GET', path: requestPath, headers: { Accept: FHIR_JSON } };
     const begin = performance.now();
     let response: HttpResponse;
     try {
-      response = await sendRequest(agent, target, {
-        method: 'GET',
-        path: requestPath,
-        headers: { Accept: FHIR_JSON },
-      });
+      response = await connection.request(spec);
     } catch (err) {
-      pageHistogram.recordMs(performance.now() - begin);
       const code = (err as NodeJS.ErrnoException).code ?? 'ERROR';
-      statusCounts[code] = (statusCounts[code] ?? 0) + 1;
-      errors++;
-      if (errorSamples.length < 5)
-        errorSamples.push({ status: code, method: 'GET', path: requestPath, detail: String(err) });
+      pages.record(spec, code, performance.now() - begin, () => String(err));
       return null;
     }
-    pageHistogram.recordMs(performance.now() - begin);
-    statusCounts[response.status] = (statusCounts[response.status] ?? 0) + 1;
-    if (response.status < 200 || response.status >= 300) {
-      errors++;
-      if (errorSamples.length < 5) {
-        const detail = response.body.toString('utf8').slice(0, 500);
-        errorSamples.push({ status: response.status, method: 'GET', path: requestPath, detail });
-      }
-      return null;
-    }
-    const bundle = JSON.parse(response.body.toString('utf8')) as { link?: { relation: string; url: string }[] };
+    const body = response.body.toString('utf8');
+    if (!pages.record(spec, response.status, performance.now() - begin, () => body)) return null;
+    const bundle = JSON.parse(body) as { link?: { relation: string; url: string }[] };
     const next = bundle.link?.find((l) => l.relation === 'next')?.url;
     if (!next) return undefined;
     const url = new URL(next, `http://${target.host}:${target.port}${target.basePath}/`);
     return `${url.pathname}${url.search}`;
   };
-  const worker = async () => {
+  const worker = async (connection: Connection) => {
     while (performance.now() < deadline) {
       const code = encodeURIComponent(`${SYSTEM.loinc}|${rng.pick(codes)}`);
       const begin = performance.now();
-      let next = await page(`${target.basePath}/Observation?code=${code}&_count=${PAGE_SIZE}`);
+      let next = await page(connection, `${target.basePath}/Observation?code=${code}&_count=${PAGE_SIZE}`);
       let followed = 0;
       while (typeof next === 'string' && followed < PAGES_FOLLOWED) {
-        next = await page(next);
+        next = await page(connection, next);
         followed++;
       }
       walkHistogram.recordMs(performance.now() - begin);
@@ -363,23 +348,21 @@ async function walkLoad(
     }
   };
   try {
-    await Promise.all(Array.from({ length: connections }, worker));
+    await Promise.all(pool.connections.map(worker));
   } finally {
-    agent.destroy();
+    pool.close();
   }
-  const durationTaken = performance.now() - started;
-  const result = (latency: LatencySummary, errorCount: number, samples: ErrorSample[]): LoadResult => ({
-    requests: latency.count,
-    errors: errorCount,
-    durationMs: durationTaken,
-    requestsPerSecond: (latency.count * 1000) / durationTaken,
-    latency,
-    statusCounts,
-    errorSamples: samples,
-  });
+  const pageResult = pages.result();
+  const walkLatency = walkHistogram.summary();
   return {
-    pages: result(pageHistogram.summary(), errors, errorSamples),
-    walks: result(walkHistogram.summary(), walkErrors, errorSamples),
+    pages: pageResult,
+    walks: {
+      ...pageResult,
+      requests: walkLatency.count,
+      errors: walkErrors,
+      requestsPerSecond: (walkLatency.count * 1000) / pageResult.durationMs,
+      latency: walkLatency,
+    },
     shortWalks,
   };
 }
