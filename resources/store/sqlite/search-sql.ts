@@ -95,7 +95,7 @@ export class SearchCompiler {
     if (only) {
       // Index rows exist for live resources only and their pid names the type, so one positive lookup is
       // counted in its index alone, without reading a resources row per match.
-      const rows = this.indexRows(query.resourceTypes, query.unions, only);
+      const rows = indexRows(this.pids(query.resourceTypes, only.param, query.unions), only);
       return { text: `SELECT count(*) AS n FROM (SELECT DISTINCT rid FROM (${rows.text}))`, params: rows.params };
     }
     const where = this.where(query);
@@ -179,18 +179,8 @@ export class SearchCompiler {
   private inIndex(scope: Scope, lookup: IndexMatch): Sql {
     const pids = this.pids(scope.types, lookup.param, scope.unions);
     if (pids.length === 0) return { text: lookup.negate ? '1' : '0', params: [] };
-    const rows = this.indexRows(scope.types, scope.unions, lookup);
+    const rows = indexRows(pids, lookup);
     return { text: `${scope.alias}.rid ${lookup.negate ? 'NOT IN' : 'IN'} (${rows.text})`, params: rows.params };
-  }
-
-  /** The rids of the rows of the parameter's index table that match (for some type of `types`). */
-  private indexRows(types: string[], unions: ParameterUnions | undefined, lookup: IndexMatch): Sql {
-    const pids = this.pids(types, lookup.param, unions);
-    const filter = lookup.match ? ` AND (${lookup.match.text})` : '';
-    return {
-      text: `SELECT rid FROM ${INDEX_TABLES[lookup.indexType].table} WHERE pid IN (${placeholders(pids)})${filter}`,
-      params: [...pids, ...(lookup.match?.params ?? [])],
-    };
   }
 
   /**
@@ -446,6 +436,15 @@ function dateWindows(conditions: Condition[]): { windows: DateWindow[]; others: 
     windows.push({ param: condition.param, lower: lower.values[0], upper: upper.values[0] });
   }
   return { windows, others };
+}
+
+/** The rids of the index rows under `pids` that match the lookup. */
+function indexRows(pids: number[], lookup: IndexMatch): Sql {
+  const filter = lookup.match ? ` AND (${lookup.match.text})` : '';
+  return {
+    text: `SELECT rid FROM ${INDEX_TABLES[lookup.indexType].table} WHERE pid IN (${placeholders(pids)})${filter}`,
+    params: [...pids, ...(lookup.match?.params ?? [])],
+  };
 }
 
 /** A condition that names one value per alternative (a code, a target, an exact string): it matches few rows. */
