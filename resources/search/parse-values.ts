@@ -38,7 +38,7 @@ const PARSERS: Record<string, ValueParser> = {
   },
   number: (code, modifier, values, name) => {
     if (modifier !== undefined) return unsupportedModifier(modifier);
-    return { kind: 'number', param: code, values: values.map((v) => prefixed(v, name, numberRangeOf)) };
+    return { kind: 'number', param: code, values: values.map((v) => numberValue(v, name)) };
   },
   quantity: (code, modifier, values, name) => {
     if (modifier !== undefined) return unsupportedModifier(modifier);
@@ -138,7 +138,7 @@ function reference(value: string, typeModifier: string | undefined): ReferenceVa
 
 function quantity(value: string, name: string): QuantityValue {
   const [number, system, code] = splitUnescaped(value, '|').map(unescape);
-  const range = prefixed(number, name, numberRangeOf);
+  const range = numberValue(number, name);
   const result: QuantityValue = { ...range };
   if (code !== undefined && code !== '') result.code = code;
   if (system !== undefined && system !== '') result.system = system;
@@ -155,13 +155,18 @@ function prefixed(
   const text = hasPrefix ? value.slice(2) : value;
   const range = toRange(text);
   if (!range) throw badRequest(`${name}: "${value}" is not a valid value`, name);
-  const found: RangeValue = { prefix: hasPrefix ? prefix : 'eq', ...range };
-  // Numbers and quantities compare with the exact value (search.html#number: "lt100: less than exactly 100");
-  // only eq, ne and ap use the implicit range of the written precision. Dates are ranges whatever the prefix.
-  if (toRange === numberRangeOf && EXACT_NUMBER_PREFIXES.has(found.prefix)) {
-    return { prefix: found.prefix, low: Number(text), high: Number(text) };
-  }
-  return found;
+  return { prefix: hasPrefix ? prefix : 'eq', ...range };
+}
+
+/**
+ * A number or a quantity's number. lt, le, gt and ge compare with the exact value (search.html#number: "lt100:
+ * less than exactly 100"); eq, ne and ap search the implicit range of the written precision.
+ */
+function numberValue(value: string, name: string): RangeValue {
+  const range = prefixed(value, name, numberRangeOf);
+  if (!EXACT_NUMBER_PREFIXES.has(range.prefix)) return range;
+  const exact = Number(value.slice(2));
+  return { prefix: range.prefix, low: exact, high: exact };
 }
 
 const EXACT_NUMBER_PREFIXES = new Set<Prefix>(['lt', 'le', 'gt', 'ge']);
