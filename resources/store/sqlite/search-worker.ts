@@ -6,7 +6,7 @@ import type { ThreadReply } from '../../thread-pool';
 import { ParamIds } from './param-ids';
 import { SqliteReader } from './reader';
 import { errorData, type SearchWorkerData } from './search-pool';
-import { openReadConnection } from './sqlite-store';
+import { openReadConnection } from './read-connection';
 
 const db = openReadConnection((workerData as SearchWorkerData).file);
 // The writer adds parameter ids in another thread, so every miss looks at the table again.

@@ -25,6 +25,7 @@ import type {
 } from '../port';
 import { DateSpans } from './date-spans';
 import { ParamIds } from './param-ids';
+import { openReadConnection } from './read-connection';
 import { SqliteReader } from './reader';
 import { migrate } from './schema';
 import { SearchPool } from './search-pool';
@@ -40,14 +41,6 @@ export interface SqliteStoreOptions {
   searchWorkers?: number;
   /** A search through the workers that takes longer is refused with 400 too-costly. */
   searchTimeoutMs?: number;
-}
-
-/** A read-only connection on the store file: the reader's, and each search worker's. */
-export function openReadConnection(file: string): Database.Database {
-  const db = new Database(file, { readonly: true });
-  db.pragma('busy_timeout = 5000');
-  db.pragma('cache_size = -65536');
-  return db;
 }
 
 interface ControlStatements {
