@@ -6,6 +6,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, badRequest, outcome, preconditionFailed } from '../../resources/errors';
 import { conditionalReferences, rewriteReferences } from '../../resources/bundle-references';
 import { newId } from '../../resources/ids';
+import { isObject } from '../../resources/search/types/value';
 import type { Repository } from '../../resources/repository';
 import type { FhirMethod, FhirRequest, FhirResponse } from './context';
 import { entryLocation, entryRequest, type ParsedEntry } from './bundle-entry';
@@ -26,7 +27,7 @@ export async function runTransaction(request: FhirRequest, entries: ParsedEntry[
       for (const entry of entries.filter((e) => methods.includes(e.method))) {
         const body =
           entry.method !== 'PATCH' && entry.resource ? rewriteReferences(entry.resource, references) : entry.body;
-        if (checked.has(entry) && isObject(body)) repo.trustValidation(body);
+        if (checked.has(entry)) repo.trustValidation(body as Resource);
         const response = await run(() => dispatch(entryRequest(request, repo, entry, body), entry.segments), entry);
         if (WRITES.has(entry.method)) checkWrittenOnce(response, written, entry);
         responses[entry.index] = response;
@@ -46,8 +47,6 @@ async function prevalidated(repo: Repository, entries: ParsedEntry[]): Promise<S
   const passed = await repo.prevalidate(writes.map((e) => e.resource as Resource));
   return new Set(writes.filter((_, i) => passed[i]));
 }
-
-const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
 
 async function run<T>(work: () => Promise<T>, entry: ParsedEntry): Promise<T> {
   try {
