@@ -17,23 +17,12 @@ import { INDEX_TABLES, type IndexType } from './schema';
 import type { ParamIds } from './param-ids';
 import { storedCodes, type ParameterUnions } from '../../search/unions';
 import type { Cursor, CursorKey } from './cursor';
+export { SEARCHABLE_TYPES } from '../searchable-types';
 
 export interface Sql {
   text: string;
   params: unknown[];
 }
-
-/** Parameter types this compiler can query (the CapabilityStatement reads this). */
-export const SEARCHABLE_TYPES: ReadonlySet<string> = new Set([
-  'string',
-  'token',
-  'date',
-  'number',
-  'quantity',
-  'reference',
-  'uri',
-  'composite',
-]);
 
 const TEXT_MAX = '\u{10FFFF}';
 const NUMBER_MAX = Number.MAX_VALUE;
@@ -55,7 +44,9 @@ export class SearchCompiler {
     // Beside a condition that names one value, a broad one (a date range, :missing ...) is checked per row
     // among that value's few matches rather than listed in full first.
     const probe = query.conditions.some(isSelective);
-    const { windows, others } = probe ? { windows: [], others: query.conditions } : dateWindows(query.conditions);
+    const { windows, others } = probe
+      ? { windows: [], others: query.conditions }
+      : dateWindows(query.conditions, (param) => isUnion(query, param));
     for (const window of windows) parts.push(this.dateWindow(scope, window));
     for (const condition of others) {
       parts.push(this.condition(condition, scope, probe && !isSelective(condition)));
@@ -417,8 +408,15 @@ interface DateWindow {
 const LOWER_BOUNDS = new Set(['gt', 'ge', 'sa']);
 const UPPER_BOUNDS = new Set(['lt', 'le', 'eb']);
 
-/** Pairs one lower and one upper bound on the same date parameter (single values, no OR) into a window. */
-function dateWindows(conditions: Condition[]): { windows: DateWindow[]; others: Condition[] } {
+/**
+ * Pairs one lower and one upper bound on the same date parameter (single values, no OR) into a window. Not for
+ * a union parameter: `multi` marks several entries under one stored code, and a union's two entries that meet
+ * one bound each may sit under two member codes.
+ */
+function dateWindows(
+  conditions: Condition[],
+  isUnion: (param: string) => boolean,
+): { windows: DateWindow[]; others: Condition[] } {
   const windows: DateWindow[] = [];
   const others = [...conditions];
   const bound = (param: string, prefixes: Set<string>) =>
@@ -427,7 +425,7 @@ function dateWindows(conditions: Condition[]): { windows: DateWindow[]; others: 
         c.kind === 'date' && c.param === param && c.values.length === 1 && prefixes.has(c.values[0].prefix),
     );
   for (const condition of conditions) {
-    if (condition.kind !== 'date' || !others.includes(condition)) continue;
+    if (condition.kind !== 'date' || !others.includes(condition) || isUnion(condition.param)) continue;
     const lower = bound(condition.param, LOWER_BOUNDS);
     const upper = bound(condition.param, UPPER_BOUNDS);
     if (!lower || !upper) continue;
@@ -436,6 +434,10 @@ function dateWindows(conditions: Condition[]): { windows: DateWindow[]; others: 
     windows.push({ param: condition.param, lower: lower.values[0], upper: upper.values[0] });
   }
   return { windows, others };
+}
+
+function isUnion(query: SearchQuery, param: string): boolean {
+  return query.resourceTypes.some((type) => storedCodes(query.unions, type, param).length > 1);
 }
 
 /** The rids of the index rows under `pids` that match the lookup. */

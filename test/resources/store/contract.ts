@@ -384,6 +384,24 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           ),
         );
         expect(counted.total).toBe(5);
+        // A union parameter (`combo-*`): the two bounds may be met by entries under two different member codes.
+        await write(
+          version('Encounter', 'union-apart', 1, [
+            { type: 'date', param: 'start', low: day(1), high: day(1) + 999 },
+            { type: 'date', param: 'end', low: day(20), high: day(20) + 999 },
+          ]),
+        );
+        const union = await store.search(
+          query(
+            'Encounter',
+            [
+              { kind: 'date', param: 'span', values: [ge] },
+              { kind: 'date', param: 'span', values: [lt] },
+            ],
+            { unions: { Encounter: { span: ['start', 'end'] } } },
+          ),
+        );
+        expect(ids(union.entries)).toEqual(['union-apart']);
       });
 
       test('_id, AND of conditions, sort by a parameter with missing values last, keyset paging both ways', async () => {
