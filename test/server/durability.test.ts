@@ -104,7 +104,13 @@ test('every acknowledged write survives kill -9, and no transaction is half ther
     ...Array.from({ length: 12 }, (_, i) => writer(base, `durable-${i}`, acks, stop)),
     ...Array.from({ length: 4 }, () => transactions(base, txAcked, txStarted, stop)),
   ];
-  while (acks.length < 400 || txAcked.length < 40) await new Promise((r) => setTimeout(r, 20));
+  // A server that stops acknowledging fails here with the counts, not at Jest's timeout without them.
+  const deadline = Date.now() + 90_000;
+  while (acks.length < 400 || txAcked.length < 40) {
+    if (Date.now() > deadline)
+      throw new Error(`writes stalled: ${acks.length} writes, ${txAcked.length} bundles acked`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
   await server.kill('SIGKILL');
   stopped = true;
   await Promise.all(work);
