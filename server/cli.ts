@@ -1,5 +1,5 @@
-// The `hms` admin command line: `hms serve`, `hms import FILE`, `hms export`. Imports go through the
-// repository (validated, versioned, indexed) exactly like API writes.
+// The `hms` admin command line: `hms serve`, `hms import FILE`, `hms export`, `hms migrate`. Imports go through
+// the repository (validated, versioned, indexed) exactly like API writes; a migration copies stores as they are.
 import fs from 'node:fs';
 import readline from 'node:readline';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
@@ -8,6 +8,7 @@ import { Repository, type RepositoryServices } from '../resources/repository';
 import { resourceTypes } from '../resources/definitions';
 import { loadConfig } from './config';
 import { main as serve } from './main';
+import { migrateCommand } from './migrate-command';
 import { closeServices, openServices } from './services';
 
 const USAGE = `Usage: hms <command>
@@ -17,6 +18,9 @@ Commands:
   import FILE                load resources from NDJSON (.ndjson) or a Bundle (.json); each is validated
   export [--type T] [--output FILE]
                              write every current resource as NDJSON (to stdout by default)
+  migrate --from LOCATION --to LOCATION [--batch N]
+                             copy every resource with its history to another store and verify the copy;
+                             a LOCATION is a SQLite file or a mongodb:// URL; re-run to resume
 
 Settings come from the environment (DATA_DIR, ...), as for the server.`;
 
@@ -71,6 +75,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
       return 0;
     });
   },
+  migrate: (args, io) => migrateCommand(args, io),
 };
 
 function option(args: string[], name: string): string | undefined {

@@ -13,6 +13,10 @@ export interface Config {
   baseUrl: string;
   dataDir: string;
   mongodbUrl: string | undefined;
+  /** How long start-up waits for a reachable MongoDB server before it fails. */
+  mongodbServerSelectionMs: number;
+  /** Development only: accept a standalone MongoDB server (no multi-document transactions). */
+  mongodbAllowStandalone: boolean;
   logLevel: LogLevel;
   /** Largest accepted request body in bytes. */
   maxBodyBytes: number;
@@ -43,6 +47,8 @@ export function loadConfig(env: Env = process.env): Config {
     baseUrl,
     dataDir: path.resolve(env.DATA_DIR || './data'),
     mongodbUrl: env.MONGODB_URL || undefined,
+    mongodbServerSelectionMs: integer(env, 'MONGODB_SERVER_SELECTION_MS', 5000, 1, 600_000),
+    mongodbAllowStandalone: flag(env, 'MONGODB_ALLOW_STANDALONE', false),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
     maxBodyBytes: byteSize(env, 'MAX_BODY_SIZE', 16 * 1024 * 1024),
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['FULL', 'NORMAL'] as const, 'FULL'),
@@ -62,6 +68,23 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
   }
+  return value;
+}
+
+const FLAGS = new Map([
+  ['true', true],
+  ['yes', true],
+  ['1', true],
+  ['false', false],
+  ['no', false],
+  ['0', false],
+]);
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = FLAGS.get(raw.trim().toLowerCase());
+  if (value === undefined) throw new ConfigError(`${name} must be true or false, got "${raw}"`);
   return value;
 }
 

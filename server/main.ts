@@ -7,6 +7,7 @@ import { createLogger, type Logger } from './log';
 import { createRequestListener } from './app';
 import { closeServices, openServices } from './services';
 import type { RepositoryServices } from '../resources/repository';
+import { StoreConfigError } from '../resources/store/config-error';
 
 export interface RunningServer {
   server: http.Server;
@@ -16,6 +17,10 @@ export interface RunningServer {
 }
 
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/** Exit codes of a failed start, so a supervisor can tell a bad setting or store from a crash. */
+const EXIT_CONFIG_ERROR = 2;
+const EXIT_STORE_ERROR = 3;
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const services = await openServices(config);
@@ -58,7 +63,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`Configuration error: ${error.message}\n`);
-      process.exit(2);
+      process.exit(EXIT_CONFIG_ERROR);
     }
     throw error;
   }
@@ -68,6 +73,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     running = await startServer(config, logger);
   } catch (error) {
     logger.error('startup failed', { error: (error as Error).message });
+    if (error instanceof StoreConfigError) {
+      process.stderr.write(`Store error: ${error.message}\n`);
+      process.exit(EXIT_STORE_ERROR);
+    }
     process.exit(1);
   }
   // For people at a terminal; stdout stays pure JSON lines for log collectors.

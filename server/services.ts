@@ -15,6 +15,8 @@ import { warmUpValidation } from '../resources/validation';
 export interface ServiceSettings extends StoreSettings {
   /** Worker threads for validation and indexing; 0 runs them on the event loop. */
   validationWorkers?: number;
+  /** An already open store to use instead of the configured one (tests run the app on the MongoDB adapter). */
+  store?: ResourceStore;
 }
 
 export async function openServices(settings: ServiceSettings): Promise<RepositoryServices> {
@@ -22,7 +24,7 @@ export async function openServices(settings: ServiceSettings): Promise<Repositor
   const registry = SearchParameterRegistry.withBaseParameters();
   const [preparer, store] = await Promise.all([
     startPreparer(registry, settings.validationWorkers ?? 0),
-    openStore(settings),
+    settings.store ?? openStore(settings),
   ]);
   const stored = { remove: [], add: await storedSearchParameters(store) };
   applySearchParameterChange(registry, stored);
@@ -47,7 +49,7 @@ async function startPreparer(registry: SearchParameterRegistry, workers: number)
 }
 
 /** The SearchParameters created at run time, so they outlive a restart. */
-async function storedSearchParameters(store: ResourceStore): Promise<SearchParameter[]> {
+export async function storedSearchParameters(store: ResourceStore): Promise<SearchParameter[]> {
   const parameters: SearchParameter[] = [];
   let after: string | undefined;
   do {

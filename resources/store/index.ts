@@ -1,7 +1,14 @@
-// Chooses the storage adapter from the configuration: the embedded SQLite file under DATA_DIR by default.
+// Chooses the storage adapter from the configuration: the embedded SQLite file under DATA_DIR by default,
+// MongoDB when MONGODB_URL is set.
 import path from 'node:path';
 import type { ResourceStore } from './port';
+import { connectMongo } from './mongo/driver-database';
+import { ensureIndexes } from './mongo/indexes';
+import { MongoStore } from './mongo/mongo-store';
 import { SqliteStore } from './sqlite/sqlite-store';
+import { StoreConfigError } from './config-error';
+
+export { StoreConfigError };
 
 export interface StoreSettings {
   dataDir: string;
@@ -11,15 +18,28 @@ export interface StoreSettings {
   searchWorkers?: number;
   /** A search through the workers that takes longer is refused with 400 too-costly. */
   searchTimeoutMs?: number;
+  /** How long MongoDB start-up waits for a reachable server before it fails. */
+  mongodbServerSelectionMs?: number;
+  /** Development only: accept a standalone MongoDB server, whose writes are not atomic across documents. */
+  mongodbAllowStandalone?: boolean;
 }
-
-export class StoreConfigError extends Error {}
 
 export const SQLITE_FILE_NAME = 'hms.sqlite';
 
 export async function openStore(settings: StoreSettings): Promise<ResourceStore> {
   if (settings.mongodbUrl) {
-    throw new StoreConfigError('MONGODB_URL is set, but this build has no MongoDB adapter yet; unset it to use SQLite');
+    const database = await connectMongo(settings.mongodbUrl, {
+      serverSelectionTimeoutMs: settings.mongodbServerSelectionMs,
+      allowStandalone: settings.mongodbAllowStandalone,
+      searchTimeoutMs: settings.searchTimeoutMs,
+    });
+    try {
+      await ensureIndexes(database.db);
+    } catch (error) {
+      await database.close();
+      throw error;
+    }
+    return new MongoStore(database);
   }
   return SqliteStore.openWithCheckpointer(path.join(settings.dataDir, SQLITE_FILE_NAME), {
     synchronous: settings.sqliteSynchronous,

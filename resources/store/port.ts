@@ -83,6 +83,11 @@ export interface ResourceStore extends StoreReader {
   /** Current, non-deleted resources of one type in a stable order, for jobs that walk every one of them. */
   scan(resourceType: string, position: ScanPosition): Promise<Page<StoredVersion>>;
   /**
+   * Every version of every resource, deletions included, in the order they were written (oldest first), for
+   * copying a whole store (`hms migrate`). `next` is absent on the last page.
+   */
+  versions(position: ScanPosition): Promise<Page<StoredVersion>>;
+  /**
    * Rewrites the index rows of the next batch of current resources of one type from `entriesFor`, without a
    * new version. Entries are computed before the short write transaction of the batch; a resource written
    * meanwhile keeps the index its own write gave it.

@@ -2,18 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { main, type CliIo } from '../../server/cli';
+import { main } from '../../server/cli';
 import { tempDir } from '../support/app';
-
-function capture(): CliIo & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    out: (t: string) => void (io.stdout += t),
-    err: (t: string) => void (io.stderr += t),
-  };
-  return io;
-}
+import { capture } from '../support/cli-io';
 
 let dataDir: string;
 beforeEach(() => {

@@ -19,13 +19,6 @@ test('a bad setting stops start-up with exit code 2 and names the setting', () =
   expect(result.stderr).toMatch(/PORT must be an integer/);
 });
 
-test('MONGODB_URL without the MongoDB adapter fails fast with exit code 1', () => {
-  const result = runMain({ MONGODB_URL: 'mongodb://127.0.0.1:1', DATA_DIR: tempDir(), PORT: '0' });
-  expect(result.status).toBe(1);
-  expect(result.stdout).toMatch(/startup failed/);
-  expect(result.stdout).toMatch(/MongoDB/);
-});
-
 test('SIGTERM lets the in-flight transaction finish, then exits 0 with the data durable', async () => {
   const dataDir = tempDir('hms-lifecycle-');
   const port = await findFreePort(HOST);

@@ -8,6 +8,7 @@ import { createRequestListener } from '../../server/app';
 import { createLogger } from '../../server/log';
 import { closeServices, openServices } from '../../server/services';
 import type { RepositoryServices } from '../../resources/repository';
+import type { ResourceStore } from '../../resources/store/port';
 
 export const BASE_URL = 'http://localhost:8080/fhir';
 
@@ -25,11 +26,11 @@ export function tempDir(prefix = 'hms-test-'): string {
 }
 
 export async function startTestApp(
-  options: { maxBodyBytes?: number; searchWorkers?: number; searchTimeoutMs?: number } = {},
+  options: { maxBodyBytes?: number; searchWorkers?: number; searchTimeoutMs?: number; store?: ResourceStore } = {},
 ): Promise<TestApp> {
   const dataDir = tempDir();
-  const { searchWorkers, searchTimeoutMs } = options;
-  const services = await openServices({ dataDir, sqliteSynchronous: 'NORMAL', searchWorkers, searchTimeoutMs });
+  const { searchWorkers, searchTimeoutMs, store } = options;
+  const services = await openServices({ dataDir, sqliteSynchronous: 'NORMAL', searchWorkers, searchTimeoutMs, store });
   const app = createRequestListener({
     services,
     baseUrl: BASE_URL,

@@ -27,6 +27,7 @@ export class SqliteReader implements StoreReader {
   private readonly current: Database.Statement;
   private readonly version: Database.Statement;
   private readonly scanType: Database.Statement;
+  private readonly versionsAfter: Database.Statement;
   private readonly statements = new Map<string, Database.Statement>();
 
   constructor(
@@ -46,6 +47,10 @@ export class SqliteReader implements StoreReader {
       `SELECT ${VERSION_COLUMNS} FROM resources r JOIN versions v ON v.rid = r.rid AND v.version = r.version
        WHERE r.type = ? AND r.deleted = 0 AND r.rid > ? ORDER BY r.rid LIMIT ?`,
     );
+    this.versionsAfter = db.prepare(
+      `SELECT ${VERSION_COLUMNS}, v.seq FROM versions v JOIN resources r ON r.rid = v.rid
+       WHERE v.seq > ? ORDER BY v.seq LIMIT ?`,
+    );
   }
 
   /** Keyset walk in row-id order; the position is the last row id seen. */
@@ -58,6 +63,16 @@ export class SqliteReader implements StoreReader {
       rids: rows.map((r) => r.rid),
     };
     if (rows.length === position.count) page.next = String(rows[rows.length - 1].rid);
+    return page;
+  }
+
+  /** Keyset walk over every version in write order (`seq`); the position is the last seq seen. */
+  async versions(position: ScanPosition): Promise<Page<StoredVersion>> {
+    const after = position.after === undefined ? 0 : Number(position.after);
+    if (!Number.isSafeInteger(after)) throw new Error(`invalid versions position ${position.after}`);
+    const rows = this.versionsAfter.all(after, position.count) as VersionRow[];
+    const page: Page<StoredVersion> = { entries: rows.map(toVersion) };
+    if (rows.length === position.count) page.next = String(rows[rows.length - 1].seq);
     return page;
   }
 

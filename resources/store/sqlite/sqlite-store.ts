@@ -173,6 +173,10 @@ export class SqliteStore implements ResourceStore {
     return page;
   }
 
+  versions(position: ScanPosition): Promise<Page<StoredVersion>> {
+    return this.reader.versions(position);
+  }
+
   /**
    * Reads and extracts on the read connection, outside the write lock; the write transaction only swaps index
    * rows, and joins the ordinary write queue, so interactive writes interleave with a long reindex.

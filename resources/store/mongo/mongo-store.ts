@@ -1,0 +1,165 @@
+// The MongoDB ResourceStore: current versions in `resources` (with their index entries), every version in
+// `versions`, all writes of a transaction in one multi-document transaction. It speaks to MongoDB only
+// through DocumentDatabase (collections.ts), so the same code runs on the driver and, in tests, on mingo.
+import { conflict } from '../../errors';
+import type { IndexEntry } from '../../search/index-entry';
+import type { SearchQuery } from '../../search/query';
+import type {
+  HistoryQuery,
+  Page,
+  ReindexBatch,
+  ResourceStore,
+  ScanPosition,
+  StoreReader,
+  StoreTransaction,
+  StoredVersion,
+  VersionWrite,
+} from '../port';
+import { SEARCHABLE_TYPES } from '../searchable-types';
+import type { Collections, DocumentDatabase } from './collections';
+import {
+  indexFields,
+  OrderKeys,
+  resourceDocument,
+  resourceKey,
+  storedVersion,
+  versionDocument,
+  versionKey,
+} from './documents';
+import { historyPage, positionAfter } from './history';
+import { searchResources } from './search';
+
+export class MongoStore implements ResourceStore {
+  readonly searchableTypes = SEARCHABLE_TYPES;
+  private readonly reader: StoreReader;
+  private closed = false;
+
+  constructor(
+    private readonly database: DocumentDatabase,
+    private readonly orderKeys = new OrderKeys(),
+  ) {
+    this.reader = readerOver(database.collections);
+  }
+
+  readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    return this.reader.readCurrent(resourceType, id);
+  }
+
+  readVersion(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+    return this.reader.readVersion(resourceType, id, versionId);
+  }
+
+  history(query: HistoryQuery): Promise<Page<StoredVersion>> {
+    return this.reader.history(query);
+  }
+
+  search(query: SearchQuery): Promise<Page<StoredVersion>> {
+    return this.reader.search(query);
+  }
+
+  /** Keyset walk in creation order; the position is the last `order` seen. */
+  async scan(resourceType: string, position: ScanPosition): Promise<Page<StoredVersion>> {
+    const docs = await this.database.collections.resources.find(
+      { type: resourceType, deleted: false, ...positionAfter('order', position.after) },
+      { sort: { order: 1 }, limit: position.count },
+    );
+    const page: Page<StoredVersion> = { entries: docs.map(storedVersion) };
+    if (docs.length === position.count) page.next = docs[docs.length - 1].order;
+    return page;
+  }
+
+  /** Every version in write order; the position is the last `seq` seen. */
+  async versions(position: ScanPosition): Promise<Page<StoredVersion>> {
+    const docs = await this.database.collections.versions.find(positionAfter('seq', position.after), {
+      sort: { seq: 1 },
+      limit: position.count,
+    });
+    const page: Page<StoredVersion> = { entries: docs.map(storedVersion) };
+    if (docs.length === position.count) page.next = docs[docs.length - 1].seq;
+    return page;
+  }
+
+  /**
+   * Entries are computed outside the transaction; a resource only takes them while the version they were
+   * computed from is still its current one, so a write that came meanwhile keeps its own index.
+   */
+  async reindex(
+    resourceType: string,
+    position: ScanPosition,
+    entriesFor: (stored: StoredVersion) => IndexEntry[],
+  ): Promise<ReindexBatch> {
+    const page = await this.scan(resourceType, position);
+    const batch = page.entries.map((stored) => ({ stored, fields: indexFields(entriesFor(stored)) }));
+    const count = await this.database.transaction(async ({ resources }) => {
+      let replaced = 0;
+      for (const { stored, fields } of batch) {
+        const key = resourceKey(resourceType, stored.id);
+        const filter = { _id: key, type: resourceType, version: stored.versionId, deleted: false };
+        if (await resources.updateOne(filter, fields)) replaced++;
+      }
+      return replaced;
+    });
+    return { count, next: page.next };
+  }
+
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return this.database.transaction((collections) =>
+      work({
+        ...readerOver(collections),
+        writeVersion: (write) => this.writeVersion(collections, write),
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.database.close();
+  }
+
+  /**
+   * Replaces the resource document on the condition that it still holds the version this one follows: two
+   * transactions writing the same resource conflict in MongoDB, and the one that retries sees the other's.
+   */
+  private async writeVersion({ resources, versions }: Collections, write: VersionWrite): Promise<void> {
+    const key = resourceKey(write.resourceType, write.id);
+    const previous = await resources.findOne({ _id: key, type: write.resourceType });
+    const seq = this.orderKeys.next(write.lastUpdated);
+    if (!previous) {
+      if (write.versionId !== 1) throw conflict(`${key} has no version ${write.versionId - 1} to follow`);
+      await resources.insertOne(resourceDocument(write, seq));
+    } else {
+      const replaced =
+        previous.version === write.versionId - 1 &&
+        (await resources.replaceOne(
+          { _id: key, type: write.resourceType, version: previous.version },
+          resourceDocument(write, previous.order),
+        ));
+      if (!replaced) throw conflict(`${key} is at version ${previous.version}, not ${write.versionId - 1}`);
+      const replacedVersion = versionKey(write.resourceType, write.id, previous.version);
+      await versions.updateOne(
+        { _id: replacedVersion, type: write.resourceType, id: write.id },
+        { replacedAt: write.lastUpdated },
+      );
+    }
+    await versions.insertOne(versionDocument(write, seq));
+  }
+}
+
+/** The read operations over one set of collections: committed data, or a transaction's own view. */
+function readerOver(collections: Collections): StoreReader {
+  return {
+    readCurrent: async (type, id) => {
+      // `type` beside `_id` lets a sharded cluster send the lookup to one shard (README, MongoDB).
+      const doc = await collections.resources.findOne({ _id: resourceKey(type, id), type });
+      return doc && storedVersion(doc);
+    },
+    readVersion: async (type, id, version) => {
+      const doc = await collections.versions.findOne({ _id: versionKey(type, id, version), type, id });
+      return doc && storedVersion(doc);
+    },
+    history: (query) => historyPage(collections.versions, query),
+    search: (query) => searchResources(collections.resources, query),
+  };
+}

@@ -1,0 +1,50 @@
+// The MongoDB adapter's own code on mingo (test/support/mingo-database.ts): the shared store contract, plus
+// what is the adapter's own (version sequence checks, creation order). The same contract runs on a real
+// server in mongo-integration.test.ts where MONGODB_URL is set.
+import { MongoStore } from '../../../resources/store/mongo/mongo-store';
+import { MingoDatabase } from '../../support/mingo-database';
+import { describeStoreContract, version } from './contract';
+
+describeStoreContract('MongoDB adapter on mingo', async () => {
+  const store = new MongoStore(new MingoDatabase());
+  return { store, cleanup: () => store.close() };
+});
+
+describe('MongoDB adapter on mingo', () => {
+  test('a version that does not follow the current one is refused, and the transaction leaves nothing', async () => {
+    const store = new MongoStore(new MingoDatabase());
+    await store.transaction(async (tx) => tx.writeVersion(version('Patient', 'a', 1)));
+    const skipping = store.transaction(async (tx) => {
+      await tx.writeVersion(version('Patient', 'b', 1));
+      await tx.writeVersion(version('Patient', 'a', 3));
+    });
+    await expect(skipping).rejects.toThrow(/at version 1, not 2/);
+    await expect(store.transaction(async (tx) => tx.writeVersion(version('Patient', 'c', 2)))).rejects.toThrow(
+      /no version 1/,
+    );
+    expect(await store.readCurrent('Patient', 'b')).toBeUndefined();
+    expect((await store.readCurrent('Patient', 'a'))?.versionId).toBe(1);
+    await store.close();
+    await store.close();
+    await expect(store.transaction(async () => 1)).rejects.toThrow(/closed/);
+  });
+
+  test('versions() walks every version in write order, deletions included', async () => {
+    const store = new MongoStore(new MingoDatabase());
+    await store.transaction(async (tx) => {
+      await tx.writeVersion(version('Patient', 'a', 1));
+      await tx.writeVersion(version('Observation', 'o', 1));
+    });
+    await store.transaction(async (tx) => tx.writeVersion(version('Patient', 'a', 2)));
+    await store.transaction(async (tx) =>
+      tx.writeVersion(version('Observation', 'o', 2, [], { deleted: true, method: 'DELETE', json: undefined })),
+    );
+    const first = await store.versions({ count: 3 });
+    const rest = await store.versions({ count: 3, after: first.next });
+    const walked = [...first.entries, ...rest.entries].map((v) => `${v.resourceType}/${v.id}/${v.versionId}`);
+    expect(walked).toEqual(['Patient/a/1', 'Observation/o/1', 'Patient/a/2', 'Observation/o/2']);
+    expect(rest.next).toBeUndefined();
+    expect(first.entries[2].deleted).toBe(false);
+    expect(rest.entries[0].deleted).toBe(true);
+  });
+});
