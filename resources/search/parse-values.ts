@@ -9,6 +9,12 @@ import { numberRange } from './types/number';
 
 const PREFIXES = new Set<Prefix>(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap']);
 
+/**
+ * Longest `:contains` value, in characters. MongoDB answers `:contains` from the suffixes of each value, cut
+ * to this length (it has no substring match without a regex built from input), so both stores take the same.
+ */
+export const CONTAINS_MAX = 64;
+
 /** Splits on commas that are not escaped; escapes stay in place for the type parser. */
 export function splitOrValues(value: string): string[] {
   return splitUnescaped(value, ',');
@@ -17,11 +23,14 @@ export function splitOrValues(value: string): string[] {
 type ValueParser = (code: string, modifier: string | undefined, values: string[], name: string) => Condition | string;
 
 const PARSERS: Record<string, ValueParser> = {
-  string: (code, modifier, values) => {
+  string: (code, modifier, values, name) => {
     if (modifier === 'exact') return { kind: 'string', param: code, match: 'exact', values: values.map(unescape) };
     if (modifier !== undefined && modifier !== 'contains') return unsupportedModifier(modifier);
     const contains = modifier === 'contains';
     const normalized = values.map((v) => (contains ? normalizeInner(unescape(v)) : normalizeString(unescape(v))));
+    if (contains && normalized.some((v) => [...v].length > CONTAINS_MAX)) {
+      throw badRequest(`${name}: a :contains value can be at most ${CONTAINS_MAX} characters long`, name);
+    }
     return { kind: 'string', param: code, match: contains ? 'contains' : 'start', values: normalized };
   },
   token: (code, modifier, values, name) => {

@@ -11,13 +11,23 @@ import type {
   FindOptions,
   PipelineStage,
 } from '../../resources/store/mongo/collections';
-import type { ResourceDocument, VersionDocument } from '../../resources/store/mongo/documents';
+import type { GuardDocument, ResourceDocument, VersionDocument } from '../../resources/store/mongo/documents';
 
 interface Keyed {
   _id: string;
 }
 
-type Maps = { resources: Map<string, ResourceDocument>; versions: Map<string, VersionDocument> };
+type Maps = {
+  resources: Map<string, ResourceDocument>;
+  versions: Map<string, VersionDocument>;
+  guards: Map<string, GuardDocument>;
+};
+
+const copyOf = (maps: Maps): Maps => ({
+  resources: new Map(maps.resources),
+  versions: new Map(maps.versions),
+  guards: new Map(maps.guards),
+});
 
 class MingoCollection<T extends Keyed> implements DocumentCollection<T> {
   /** `maps` is read on every call: a commit replaces the committed maps. */
@@ -66,6 +76,11 @@ class MingoCollection<T extends Keyed> implements DocumentCollection<T> {
   }
 
   /** A filter naming an `_id` is checked against that one document, as MongoDB's _id index would find it. */
+  async upsertOne(id: string, set: Partial<T>): Promise<void> {
+    const found = this.docs.get(id);
+    this.docs.set(id, structuredClone({ ...(found ?? { _id: id }), ...set }) as T);
+  }
+
   private matching(filter: Filter): T[] {
     const query = new Query(filter);
     if (typeof filter._id === 'string') {
@@ -80,11 +95,12 @@ function collectionsOver(maps: () => Maps): Collections {
   return {
     resources: new MingoCollection(() => maps().resources),
     versions: new MingoCollection(() => maps().versions),
+    guards: new MingoCollection(() => maps().guards),
   };
 }
 
 export class MingoDatabase implements DocumentDatabase {
-  private committed: Maps = { resources: new Map(), versions: new Map() };
+  private committed: Maps = copyOf({ resources: new Map(), versions: new Map(), guards: new Map() });
   private queue: Promise<unknown> = Promise.resolve();
   /** Transactions run so far, so a test can see that work was not re-run. */
   transactions = 0;
@@ -94,7 +110,7 @@ export class MingoDatabase implements DocumentDatabase {
   transaction<T>(work: (collections: Collections) => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
       this.transactions++;
-      const copy: Maps = { resources: new Map(this.committed.resources), versions: new Map(this.committed.versions) };
+      const copy = copyOf(this.committed);
       const result = await work(collectionsOver(() => copy));
       this.committed = copy;
       return result;

@@ -1,7 +1,7 @@
 // The slice of MongoDB the adapter uses, as an interface: the official driver implements it for a server
 // (driver-database.ts), and the test suite implements it with mingo, so the adapter's own logic (documents,
 // query compilation, paging, transactions) runs and is checked where no MongoDB server exists.
-import type { ResourceDocument, VersionDocument } from './documents';
+import type { GuardDocument, ResourceDocument, VersionDocument } from './documents';
 
 export type Filter = Record<string, unknown>;
 export type SortSpec = Record<string, 1 | -1>;
@@ -24,11 +24,14 @@ export interface DocumentCollection<T> {
   replaceOne(filter: Filter, doc: T): Promise<boolean>;
   /** Sets fields on the one document matching `filter`; false when none matched. */
   updateOne(filter: Filter, set: Partial<T>): Promise<boolean>;
+  /** Sets fields on the document with this `_id`, creating it when there is none. */
+  upsertOne(id: string, set: Partial<T>): Promise<void>;
 }
 
 export interface Collections {
   resources: DocumentCollection<ResourceDocument>;
   versions: DocumentCollection<VersionDocument>;
+  guards: DocumentCollection<GuardDocument>;
 }
 
 export interface DocumentDatabase {

@@ -2,14 +2,15 @@
 // VersionWrite only. Field names are ours; values from clients never become field names except parameter
 // codes in `sort`, which sortKeyField escapes.
 import type { IndexEntry } from '../../search/index-entry';
+import { CONTAINS_MAX } from '../../search/parse-values';
 import type { StoredVersion, VersionWrite, WriteMethod } from '../port';
 
 /** Collection names. */
 export const RESOURCES = 'resources';
 export const VERSIONS = 'versions';
+export const GUARDS = 'guards';
 
-/** Longest suffix kept for `:contains` (see StringDocEntry.suffixes); longer search values are refused. */
-export const CONTAINS_MAX = 64;
+export { CONTAINS_MAX };
 
 /** A string entry with every suffix of its value (each cut to CONTAINS_MAX): `:contains` is a prefix match. */
 export type StringDocEntry = Extract<IndexEntry, { type: 'string' }> & { suffixes: string[] };
@@ -65,6 +66,19 @@ export interface VersionDocument {
   seq: string;
   /** lastUpdated of the next version, once there is one: `_at` asks which version was current when. */
   replacedAt?: number;
+}
+
+/**
+ * `guards`: one document per search criteria a transaction has evaluated (a conditional create, update,
+ * patch or delete, a conditional reference). MongoDB transactions run on a snapshot, so two transactions that
+ * find no match for the same criteria would both create one; each also writes the criteria's guard, so the
+ * second one conflicts, is retried, and then finds the first one's resource.
+ */
+export interface GuardDocument {
+  /** sha256 of the criteria (types and conditions). */
+  _id: string;
+  /** When a transaction last evaluated it (epoch ms). */
+  at: number;
 }
 
 /** `Type/id` of a resource document. */

@@ -23,7 +23,14 @@ import type {
   FindOptions,
   PipelineStage,
 } from './collections';
-import { RESOURCES, VERSIONS, type ResourceDocument, type VersionDocument } from './documents';
+import {
+  GUARDS,
+  RESOURCES,
+  VERSIONS,
+  type GuardDocument,
+  type ResourceDocument,
+  type VersionDocument,
+} from './documents';
 
 export interface MongoConnectOptions {
   /** How long connecting waits for a reachable server before it fails. */
@@ -101,6 +108,7 @@ export class DriverDatabase implements DocumentDatabase {
     return {
       resources: new DriverCollection<ResourceDocument>(this.db.collection(RESOURCES), session, this.searchTimeoutMs),
       versions: new DriverCollection<VersionDocument>(this.db.collection(VERSIONS), session, this.searchTimeoutMs),
+      guards: new DriverCollection<GuardDocument>(this.db.collection(GUARDS), session, this.searchTimeoutMs),
     };
   }
 }
@@ -143,6 +151,10 @@ class DriverCollection<T extends object> implements DocumentCollection<T> {
   async updateOne(filter: Filter, set: Partial<T>): Promise<boolean> {
     const result = await this.collection.updateOne(filter, { $set: set }, { session: this.session });
     return result.matchedCount > 0;
+  }
+
+  async upsertOne(id: string, set: Partial<T>): Promise<void> {
+    await this.collection.updateOne({ _id: id } as Filter, { $set: set }, { session: this.session, upsert: true });
   }
 
   private searchOptions() {

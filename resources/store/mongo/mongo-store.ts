@@ -1,6 +1,7 @@
 // The MongoDB ResourceStore: current versions in `resources` (with their index entries), every version in
 // `versions`, all writes of a transaction in one multi-document transaction. It speaks to MongoDB only
 // through DocumentDatabase (collections.ts), so the same code runs on the driver and, in tests, on mingo.
+import { createHash } from 'node:crypto';
 import { conflict } from '../../errors';
 import type { IndexEntry } from '../../search/index-entry';
 import type { SearchQuery } from '../../search/query';
@@ -107,6 +108,10 @@ export class MongoStore implements ResourceStore {
     return this.database.transaction((collections) =>
       work({
         ...readerOver(collections),
+        search: async (query) => {
+          await collections.guards.upsertOne(guardKey(query), { at: Date.now() });
+          return searchResources(collections.resources, query);
+        },
         writeVersion: (write) => this.writeVersion(collections, write),
       }),
     );
@@ -145,6 +150,12 @@ export class MongoStore implements ResourceStore {
     }
     await versions.insertOne(versionDocument(write, seq));
   }
+}
+
+/** The guard of a search's criteria (documents.ts GuardDocument): its types and conditions, not its paging. */
+export function guardKey(query: SearchQuery): string {
+  const criteria = JSON.stringify([query.resourceTypes, query.conditions, query.unions ?? null]);
+  return createHash('sha256').update(criteria).digest('hex');
 }
 
 /** The read operations over one set of collections: committed data, or a transaction's own view. */

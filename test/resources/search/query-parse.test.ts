@@ -93,6 +93,9 @@ test('limits and errors', () => {
   expect(() => parse('Observation', 'code-value-quantity', '8480-6')).toThrow(/2 components/);
   expect(() => parse('Observation', 'subject:Patient.name:nonsense', 'x')).toThrow(/nonsense/);
   expect(parse('Observation', 'subject:Patient.name:nonsense', 'x', false).unknown).toHaveLength(1);
+  // :contains takes at most 64 characters on every store, strict or not (MongoDB matches stored suffixes).
+  expect(conditions('Patient', 'name:contains', 'é'.repeat(64))).toHaveLength(1);
+  expect(() => parse('Patient', 'name:contains', 'x'.repeat(65), false)).toThrow(/at most 64 characters/);
 });
 
 test('the query names the union parameters it uses, per type, at every chain level and in _sort', () => {

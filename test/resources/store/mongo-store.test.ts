@@ -1,9 +1,9 @@
 // The MongoDB adapter's own code on mingo (test/support/mingo-database.ts): the shared store contract, plus
 // what is the adapter's own (version sequence checks, creation order). The same contract runs on a real
 // server in mongo-integration.test.ts where MONGODB_URL is set.
-import { MongoStore } from '../../../resources/store/mongo/mongo-store';
+import { guardKey, MongoStore } from '../../../resources/store/mongo/mongo-store';
 import { MingoDatabase } from '../../support/mingo-database';
-import { describeStoreContract, version } from './contract';
+import { describeStoreContract, query, version } from './contract';
 
 describeStoreContract('MongoDB adapter on mingo', async () => {
   const store = new MongoStore(new MingoDatabase());
@@ -46,5 +46,25 @@ describe('MongoDB adapter on mingo', () => {
     expect(rest.next).toBeUndefined();
     expect(first.entries[2].deleted).toBe(false);
     expect(rest.entries[0].deleted).toBe(true);
+  });
+});
+
+describe('conditional criteria guards', () => {
+  test('a search inside a transaction writes the guard of its criteria; paging and reads outside do not', async () => {
+    const database = new MingoDatabase();
+    const store = new MongoStore(database);
+    const byCode = (code: string, count = 2) =>
+      query('Observation', [{ kind: 'token', param: 'code', values: [{ system: 's', code }] }], { count });
+    await store.search(byCode('a'));
+    expect(await database.collections.guards.find({})).toEqual([]);
+    await store.transaction(async (tx) => {
+      await tx.search(byCode('a'));
+      await tx.search(byCode('a', 50));
+      await tx.search(byCode('b'));
+    });
+    const guards = await database.collections.guards.find({});
+    expect(guards.map((g) => g._id).sort()).toEqual([guardKey(byCode('a')), guardKey(byCode('b'))].sort());
+    expect(guardKey(byCode('a'))).toBe(guardKey(byCode('a', 7)));
+    expect(guards.every((g) => typeof g.at === 'number')).toBe(true);
   });
 });

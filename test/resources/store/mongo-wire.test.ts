@@ -8,8 +8,9 @@ import { StoreConfigError } from '../../../resources/store/config-error';
 import { connectMongo, type DriverDatabase } from '../../../resources/store/mongo/driver-database';
 import { resourceDocument, versionDocument } from '../../../resources/store/mongo/documents';
 import { ensureIndexes, INDEXES } from '../../../resources/store/mongo/indexes';
+import { guardKey, MongoStore } from '../../../resources/store/mongo/mongo-store';
 import { cursorReply, FakeMongod, replicaSetHello, standaloneHello } from '../../support/fake-mongod';
-import { version } from './contract';
+import { query, version } from './contract';
 
 const SELECTION_MS = 2000;
 const SEARCH_TIMEOUT_MS = 1234;
@@ -200,6 +201,25 @@ describe('servers with multi-document transactions', () => {
     expect(commit.command).toMatchObject({ autocommit: false, writeConcern: { w: 'majority' } });
     expect(commit.command.txnNumber).toEqual(insert.command.txnNumber);
     expect(commit.command.lsid).toEqual(insert.command.lsid);
+  });
+
+  test("a store transaction's search upserts its criteria guard inside the transaction, then searches", async () => {
+    fake = await FakeMongod.start(replicaSetHello('rs0'));
+    const database = await connectMongo(fake.url(), { serverSelectionTimeoutMs: SELECTION_MS });
+    const store = new MongoStore(database);
+    fake.answer('update', { ok: 1, n: 1, nModified: 0, upserted: [{ index: 0, _id: 'g' }] });
+    fake.answer('aggregate', cursorReply('hms.resources', []));
+    const criteria = query('Patient', [{ kind: 'token', param: 'identifier', values: [{ system: 'mrn', code: '7' }] }]);
+    const found = await store.transaction((tx) => tx.search(criteria));
+    await store.close();
+    expect(found.entries).toEqual([]);
+    const [update] = fake.named('update');
+    expect(update.command).toMatchObject({ update: 'guards', startTransaction: true });
+    expect(update.command.updates).toEqual([
+      { q: { _id: guardKey(criteria) }, u: { $set: { at: expect.any(Number) } }, upsert: true },
+    ]);
+    const [aggregate] = fake.named('aggregate');
+    expect(aggregate.command.txnNumber).toEqual(update.command.txnNumber);
   });
 
   test('a mongos router is accepted', async () => {
