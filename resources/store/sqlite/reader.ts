@@ -34,7 +34,10 @@ export class SqliteReader implements StoreReader {
     private readonly db: Database.Database,
     paramIds: ParamIds,
   ) {
-    this.compiler = new SearchCompiler(paramIds);
+    this.compiler = new SearchCompiler(
+      paramIds,
+      (sql) => (this.statement(sql.text).get(...sql.params) as { n: number }).n,
+    );
     this.current = db.prepare(
       `SELECT ${VERSION_COLUMNS} FROM resources r JOIN versions v ON v.rid = r.rid AND v.version = r.version
        WHERE r.type = ? AND r.id = ?`,

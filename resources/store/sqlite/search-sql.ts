@@ -17,6 +17,7 @@ import { INDEX_TABLES, type IndexType } from './schema';
 import type { ParamIds } from './param-ids';
 import { storedCodes, type ParameterUnions } from '../../search/unions';
 import type { Cursor, CursorKey } from './cursor';
+import { drivenPage, indexSeekOf, seekRowsSql, type IndexSeek } from './driven-page';
 export { SEARCHABLE_TYPES } from '../searchable-types';
 
 export interface Sql {
@@ -27,11 +28,24 @@ export interface Sql {
 const TEXT_MAX = '\u{10FFFF}';
 const NUMBER_MAX = Number.MAX_VALUE;
 
-export class SearchCompiler {
-  constructor(private readonly paramIds: ParamIds) {}
+/** Runs a count query (a seek's capped row count) on the connection the compiled query will run on. */
+export type CountRows = (sql: Sql) => number;
 
-  /** WHERE clause (without keyset) shared by the page query and the count query. */
-  where(query: SearchQuery): Sql {
+/** Seek rows counted per candidate when a query has several: enough to tell a patient's codes from a code's. */
+const SEEK_ESTIMATE_CAP = 2000;
+
+export class SearchCompiler {
+  constructor(
+    private readonly paramIds: ParamIds,
+    private readonly countRows?: CountRows,
+  ) {}
+
+  /**
+   * WHERE clause (without keyset) shared by the page query and the count query. `except` leaves out the
+   * condition a driven page seeks by; `probe` checks every index condition per row.
+   */
+  where(query: SearchQuery, options: { except?: Condition; probe?: boolean } = {}): Sql {
+    const conditions = query.conditions.filter((c) => c !== options.except);
     // With a selective index condition, `+` keeps SQLite from scanning every resource of the type through the
     // type index and probing the condition per row: the index condition's rids drive the query instead.
     const typeColumn =
@@ -43,13 +57,14 @@ export class SearchCompiler {
     const scope: Scope = { alias: 'r', types: query.resourceTypes, depth: 0, unions: query.unions };
     // Beside a condition that names one value, a broad one (a date range, :missing ...) is checked per row
     // among that value's few matches rather than listed in full first.
-    const probe = query.conditions.some(isSelective);
+    const probe = options.probe ?? conditions.some(isSelective);
     const { windows, others } = probe
-      ? { windows: [], others: query.conditions }
-      : dateWindows(query.conditions, (param) => isUnion(query, param));
+      ? { windows: [], others: conditions }
+      : dateWindows(conditions, (param) => isUnion(query, param));
     for (const window of windows) parts.push(this.dateWindow(scope, window));
     for (const condition of others) {
-      parts.push(this.condition(condition, scope, probe && !isSelective(condition)));
+      // A driven page (options.probe) probes every condition per row, selective ones included.
+      parts.push(this.condition(condition, scope, options.probe ?? (probe && !isSelective(condition))));
     }
     return join(parts, ' AND ');
   }
@@ -60,6 +75,8 @@ export class SearchCompiler {
   }
 
   page(query: SearchQuery, cursor: Cursor | undefined): Sql {
+    const driven = this.drivenPage(query, cursor);
+    if (driven) return driven;
     const where = this.where(query);
     const keys = this.sortKeys(query);
     const reverse = cursor?.direction === 'previous';
@@ -79,6 +96,29 @@ export class SearchCompiler {
         ` WHERE ${filter.text} ORDER BY ${order.join(', ')} LIMIT ?`,
       params: [...keys.flatMap((k) => k.params), ...filter.params, query.count + 1],
     };
+  }
+
+  /**
+   * In the default order, a query whose selective conditions are all exact tokens or references is walked
+   * along one of their value indexes (driven-page.ts), the one with the fewest rows when there are several;
+   * every other condition is probed per row.
+   */
+  private drivenPage(query: SearchQuery, cursor: Cursor | undefined): Sql | undefined {
+    const selective = query.conditions.filter(isSelective);
+    if (query.sort.length > 0 || selective.length === 0) return undefined;
+    const seeks = selective.map((condition) => {
+      const seek = indexSeekOf(condition);
+      const pids = seek ? this.pids(query.resourceTypes, seek.condition.param, query.unions) : [];
+      return seek && pids.length === 1 ? { seek, pid: pids[0] } : undefined;
+    });
+    if (seeks.some((s) => s === undefined) || (seeks.length > 1 && !this.countRows)) return undefined;
+    const candidates = seeks as { seek: IndexSeek; pid: number }[];
+    const rows = (c: { seek: IndexSeek; pid: number }) =>
+      candidates.length === 1 ? 0 : this.countRows!(seekRowsSql(c.seek, c.pid, SEEK_ESTIMATE_CAP));
+    const estimated = candidates.map((c) => ({ ...c, rows: rows(c) }));
+    const best = estimated.reduce((a, b) => (b.rows < a.rows ? b : a));
+    const rest = this.where(query, { except: best.seek.condition, probe: true });
+    return drivenPage(best.seek, best.pid, rest, cursor, query.count);
   }
 
   count(query: SearchQuery): Sql {

@@ -456,6 +456,70 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       });
     });
 
+    test('one exact code or target: pages walk its index, a resource with the code twice comes once', async () => {
+      const code = (c: string): IndexEntry => ({
+        type: 'token',
+        param: 'code',
+        system: 'http://loinc.org',
+        code: c,
+        text: null,
+      });
+      const subject = (id: string): IndexEntry => ({
+        type: 'reference',
+        param: 'subject',
+        targetType: 'Patient',
+        targetId: id,
+        url: null,
+        identifierSystem: null,
+        identifierValue: null,
+      });
+      const flag = (on: boolean): IndexEntry => ({
+        type: 'token',
+        param: 'flag',
+        system: null,
+        code: on ? 'y' : 'n',
+        text: null,
+      });
+      const writes = Array.from({ length: 12 }, (_, i) =>
+        version('Observation', `c${i}`, 1, [
+          code(i % 3 === 0 ? 'other' : 'common'),
+          ...(i === 4 ? [code('common')] : []),
+          subject(i < 6 ? 'p1' : 'p2'),
+          flag(i % 2 === 0),
+        ]),
+      );
+      await write(...writes);
+      const common = {
+        kind: 'token' as const,
+        param: 'code',
+        values: [{ system: 'http://loinc.org', code: 'common' }],
+      };
+      const p2 = { kind: 'reference' as const, param: 'subject', values: [{ targetType: 'Patient', targetId: 'p2' }] };
+      const walk = async (conditions: Condition[]) => {
+        const seen: string[] = [];
+        let page = await store.search(query('Observation', conditions, { count: 2, total: 'none' }));
+        seen.push(...ids(page.entries));
+        while (page.next) {
+          page = await store.search(query('Observation', conditions, { count: 2, total: 'none', cursor: page.next }));
+          seen.push(...ids(page.entries));
+        }
+        const back = await store.search(query('Observation', conditions, { count: 2, cursor: page.previous }));
+        return { seen, back: ids(back.entries) };
+      };
+      expect(await walk([common])).toEqual({
+        seen: ['c1', 'c2', 'c4', 'c5', 'c7', 'c8', 'c10', 'c11'],
+        back: ['c7', 'c8'],
+      });
+      expect((await walk([common, p2])).seen).toEqual(['c7', 'c8', 'c10', 'c11']);
+      expect((await walk([p2, common, { kind: 'token', param: 'flag', values: [{ code: 'y' }] }])).seen).toEqual([
+        'c8',
+        'c10',
+      ]);
+      expect(
+        (await walk([common, { kind: 'missing', param: 'flag', paramType: 'token', missing: false }])).seen,
+      ).toHaveLength(8);
+    });
+
     describe('chains, _has and composites', () => {
       const ref = (param: string, targetType: string, targetId: string): IndexEntry => ({
         type: 'reference',
