@@ -39,6 +39,8 @@ export interface RepositoryServices {
   preparer: WritePreparer;
   /** Background $reindex jobs; absent where no job may run (the CLI). */
   reindex?: ReindexJobs;
+  /** The server's public base URL: reference search values on it stand for local references. */
+  baseUrl?: string;
 }
 
 export interface WriteResult {
@@ -254,7 +256,10 @@ export class Repository {
     options: { strict?: boolean } = {},
   ): Promise<{ parsed: ParsedSearch; page: Page<StoredVersion> }> {
     for (const type of resourceTypes) this.checkType(type);
-    const parsed = parseSearchParams(this.registry, resourceTypes, params, { strict: options.strict ?? false });
+    const parsed = parseSearchParams(this.registry, resourceTypes, params, {
+      strict: options.strict ?? false,
+      baseUrl: this.services.baseUrl,
+    });
     return { parsed, page: await this.reader.search(parsed.query) };
   }
 
@@ -402,7 +407,10 @@ export class Repository {
 
   /** Conditional criteria are always strict: an ignored parameter could match (and overwrite) everything. */
   private parseCriteria(resourceType: string, criteria: SearchParamPairs, what: string): ParsedSearch {
-    const parsed = parseSearchParams(this.registry, [resourceType], criteria, { strict: true });
+    const parsed = parseSearchParams(this.registry, [resourceType], criteria, {
+      strict: true,
+      baseUrl: this.services.baseUrl,
+    });
     if (parsed.query.conditions.length === 0)
       throw badRequest(`The ${what} criteria must contain at least one search parameter`);
     return parsed;

@@ -15,6 +15,8 @@ import { warmUpValidation } from '../resources/validation';
 export interface ServiceSettings extends StoreSettings {
   /** Worker threads for validation and indexing; 0 runs them on the event loop. */
   validationWorkers?: number;
+  /** Public base URL of the FHIR API (reference searches treat absolute URLs on it as local). */
+  baseUrl?: string;
   /** An already open store to use instead of the configured one (tests run the app on the MongoDB adapter). */
   store?: ResourceStore;
 }
@@ -29,8 +31,9 @@ export async function openServices(settings: ServiceSettings): Promise<Repositor
   const stored = { remove: [], add: await storedSearchParameters(store) };
   applySearchParameterChange(registry, stored);
   await preparer.changeSearchParameters(stored);
-  const services: RepositoryServices = { store, registry, preparer };
+  const services: RepositoryServices = { store, registry, preparer, baseUrl: settings.baseUrl };
   services.reindex = new ReindexJobs(services);
+  await services.reindex.failAbandoned();
   return services;
 }
 

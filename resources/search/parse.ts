@@ -4,6 +4,7 @@ import { badRequest, tooCostly } from '../errors';
 import type { Condition, SearchQuery, SortRule, TotalMode } from './query';
 import { parameterUnions } from './unions';
 import type { SearchParameterRegistry } from './registry';
+import { localizeReferences } from './local-references';
 import { parseCompositeValues, parseConditionValues, splitOrValues } from './parse-values';
 import { RESOURCE_TYPES, isResourceType } from './resource-types';
 import { SHAPING_PARAMETERS, applyShapingParameter, emptyShaping, type ResultShaping } from './result-params';
@@ -41,7 +42,8 @@ export function parseSearchParams(
   registry: SearchParameterRegistry,
   resourceTypes: string[],
   pairs: SearchParamPairs,
-  options: { strict: boolean },
+  /** baseUrl: this server's base, whose absolute URLs in reference values stand for local references. */
+  options: { strict: boolean; baseUrl?: string },
 ): ParsedSearch {
   if (pairs.length > MAX_PARAMETERS) throw tooCostly(`A search may have at most ${MAX_PARAMETERS} parameters`);
   const parsed: ParsedSearch = {
@@ -62,6 +64,7 @@ export function parseSearchParams(
   }
   // `_count=0` asks for no matches, so the total is all the answer can say.
   if (parsed.query.count === 0 && parsed.query.total === 'when-known') parsed.query.total = 'accurate';
+  if (options.baseUrl) parsed.query.conditions = localizeReferences(parsed.query.conditions, options.baseUrl);
   const unions = parameterUnions(registry, parsed.query);
   if (unions) parsed.query.unions = unions;
   return parsed;

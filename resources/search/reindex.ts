@@ -15,6 +15,12 @@ export const REINDEX_BATCH = 200;
 /** The Task is updated at most this often while a job runs (each update is a new version). */
 const PROGRESS_INTERVAL_MS = 1000;
 
+/**
+ * An in-progress Task not updated for this long has no job behind it (its server crashed or was killed): a
+ * running job reports every PROGRESS_INTERVAL_MS, also when other server nodes share the store.
+ */
+export const ABANDONED_AFTER_MS = 60_000;
+
 type TaskStatus = 'in-progress' | 'completed' | 'failed';
 
 export class ReindexJobs {
@@ -51,6 +57,32 @@ export class ReindexJobs {
     });
     this.jobs.add(job);
     return task;
+  }
+
+  /**
+   * Marks the Tasks of jobs that died with their server (in-progress, silent for ABANDONED_AFTER_MS) as
+   * failed, so a client polling one learns to run $reindex again. Run at start-up; returns how many.
+   */
+  async failAbandoned(now = Date.now()): Promise<number> {
+    const repo = new Repository(this.services, SYSTEM_ACCESS);
+    const params: [string, string][] = [
+      ['status', 'in-progress'],
+      ['code:text', '$reindex'],
+      ['_lastUpdated', `lt${new Date(now - ABANDONED_AFTER_MS).toISOString()}`],
+      ['_count', '1000'],
+    ];
+    const { page } = await repo.search(['Task'], params, { strict: true });
+    for (const stored of page.entries) {
+      const task = JSON.parse(stored.json as string) as Task;
+      const reason = 'The server stopped before the reindex was complete: run $reindex again';
+      await repo.update('Task', stored.id, {
+        ...task,
+        status: 'failed',
+        statusReason: { text: reason },
+        lastModified: new Date(now).toISOString(),
+      });
+    }
+    return page.entries.length;
   }
 
   /** Ends running jobs at their next batch (their Tasks say failed) and waits for them. */

@@ -30,7 +30,14 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const dataDir = tempDir();
   const { searchWorkers, searchTimeoutMs, store } = options;
-  const services = await openServices({ dataDir, sqliteSynchronous: 'NORMAL', searchWorkers, searchTimeoutMs, store });
+  const services = await openServices({
+    dataDir,
+    sqliteSynchronous: 'NORMAL',
+    searchWorkers,
+    searchTimeoutMs,
+    store,
+    baseUrl: BASE_URL,
+  });
   const app = createRequestListener({
     services,
     baseUrl: BASE_URL,

@@ -164,3 +164,14 @@ test('token search by identifier', async () => {
   const res = (await t.api().get('/fhir/Patient?identifier=urn:s|v7')).body as Bundle;
   expect(matches(res)).toEqual([ids[7]]);
 });
+
+test('a reference search value on this server base stands for the local reference, in chains too', async () => {
+  const own = `http://localhost:8080/fhir/Patient/${ids[0]}`;
+  expect(matches((await t.api().get(`/fhir/Observation?subject=${encodeURIComponent(own)}`)).body)).toHaveLength(1);
+  expect(matches((await t.api().get(`/fhir/Observation?subject=${own}/_history/1`)).body)).toHaveLength(1);
+  const chained = `/fhir/Observation?subject:Patient._has:Observation:subject:subject=${own}`;
+  expect(matches((await t.api().get(chained)).body)).toHaveLength(1);
+  // Another server's absolute URL stays a URL: nothing here refers to it.
+  const foreign = `https://elsewhere.example/fhir/Patient/${ids[0]}`;
+  expect(matches((await t.api().get(`/fhir/Observation?subject=${foreign}`)).body)).toEqual([]);
+});

@@ -7,6 +7,7 @@ import type { Bundle, Task } from '@medplum/fhirtypes';
 import { createRequestListener } from '../../../server/app';
 import { createLogger } from '../../../server/log';
 import { closeServices, openServices } from '../../../server/services';
+import { ABANDONED_AFTER_MS } from '../../../resources/search/reindex';
 import { BASE_URL, FHIR_JSON, nicknameSearchParameter, patient, startTestApp, type TestApp } from '../../support/app';
 
 let t: TestApp;
@@ -181,4 +182,21 @@ test('stored SearchParameters survive a restart', async () => {
     await closeServices(services);
   }
   expect(fs.existsSync(t.dataDir)).toBe(true);
+});
+
+test('a $reindex Task left in progress by a server that died is marked failed once it is silent for a minute', async () => {
+  const job = { resourceType: 'Task', status: 'in-progress', intent: 'order', code: { text: '$reindex' } };
+  const other = { ...job, code: { text: 'something else' } };
+  const [dead, unrelated] = await Promise.all([post('/fhir/Task', job), post('/fhir/Task', other)]);
+  const written = Date.parse(dead.body.meta.lastUpdated);
+  const reindex = t.services.reindex!;
+  expect(await reindex.failAbandoned(written + ABANDONED_AFTER_MS / 2)).toBe(0);
+  expect(await reindex.failAbandoned(written + ABANDONED_AFTER_MS + 1000)).toBe(1);
+  const task = (await t.api().get(`/fhir/Task/${dead.body.id}`)).body as Task;
+  expect(task).toMatchObject({
+    status: 'failed',
+    statusReason: { text: expect.stringMatching(/run \$reindex again/) },
+  });
+  expect((await t.api().get(`/fhir/Task/${unrelated.body.id}`)).body.status).toBe('in-progress');
+  expect(await reindex.failAbandoned(written + ABANDONED_AFTER_MS + 1000)).toBe(0);
 });
