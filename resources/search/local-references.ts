@@ -2,14 +2,14 @@
 // the local `Patient/1` (R4 search.html#reference: a server SHOULD treat its own absolute URLs as relative),
 // which resources usually store as a relative reference.
 import type { Condition, ReferenceValue } from './query';
-
-const LOCAL_TAIL = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/;
+import { parseReference } from './types/reference';
 
 export function localizeReferences(conditions: Condition[], baseUrl: string): Condition[] {
   const prefix = `${baseUrl.replace(/\/+$/, '')}/`;
   const value = (v: ReferenceValue): ReferenceValue => {
-    const tail = v.url?.startsWith(prefix) ? LOCAL_TAIL.exec(v.url.slice(prefix.length)) : null;
-    return tail ? { targetType: tail[1], targetId: tail[2] } : v;
+    // What follows the base must be a relative `Type/id[/_history/v]`, read as stored references are read.
+    const local = v.url?.startsWith(prefix) ? parseReference(v.url.slice(prefix.length)) : undefined;
+    return local?.type && local.id && !local.url ? { targetType: local.type, targetId: local.id } : v;
   };
   const visit = (condition: Condition): Condition => {
     switch (condition.kind) {

@@ -10,8 +10,6 @@ export const RESOURCES = 'resources';
 export const VERSIONS = 'versions';
 export const GUARDS = 'guards';
 
-export { CONTAINS_MAX };
-
 /** A string entry with every suffix of its value (each cut to CONTAINS_MAX): `:contains` is a prefix match. */
 export type StringDocEntry = Extract<IndexEntry, { type: 'string' }> & { suffixes: string[] };
 /** A reference entry with `Type/id` in one field, so a chain is one `$in` over the target keys. */

@@ -14,7 +14,7 @@ import type {
 } from '../../search/query';
 import { storedCodes, type ParameterUnions } from '../../search/unions';
 import type { Filter } from './collections';
-import { CONTAINS_MAX } from './documents';
+import { CONTAINS_MAX } from '../../search/parse-values';
 import { and, NEVER, or } from './filters';
 import { SEARCHABLE_TYPES } from '../searchable-types';
 

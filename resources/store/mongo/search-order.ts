@@ -4,7 +4,8 @@ import { badRequest } from '../../errors';
 import type { SearchQuery, SortRule } from '../../search/query';
 import type { ParameterUnions } from '../../search/unions';
 import type { Filter, PipelineStage, SortSpec } from './collections';
-import { sortKeyField } from './documents';
+import type { Page, StoredVersion } from '../port';
+import { sortKeyField, storedVersion, type ResourceDocument, type VersionDocument } from './documents';
 import { and, or } from './filters';
 import { codeGroups, entryTypeOf } from './search-filter';
 
@@ -164,4 +165,27 @@ function isCursorTuple(value: unknown, keys: OrderKey[]): value is ['n' | 'p', C
     typeof order === 'string' &&
     ORDER_PATTERN.test(order)
   );
+}
+
+/**
+ * Turns `count + 1` fetched rows (search results or history versions) into a page with its neighbour cursors,
+ * as the SQLite reader does. Rows fetched backwards (for a `previous` cursor) are put back in order.
+ */
+export function pageOf<T extends ResourceDocument | VersionDocument>(
+  fetched: T[],
+  count: number,
+  cursor: PageCursor | undefined,
+  total: number | undefined,
+  position: (row: T) => PageCursor,
+): Page<StoredVersion> {
+  const reverse = cursor?.direction === 'previous';
+  const more = fetched.length > count;
+  const rows = fetched.slice(0, count);
+  if (reverse) rows.reverse();
+  const page: Page<StoredVersion> = { entries: rows.map(storedVersion), total };
+  if (rows.length === 0) return page;
+  if (reverse ? cursor !== undefined : more) page.next = encodeCursor(position(rows[rows.length - 1]));
+  if (reverse ? more : cursor !== undefined)
+    page.previous = encodeCursor({ ...position(rows[0]), direction: 'previous' });
+  return page;
 }

@@ -113,10 +113,12 @@ export class SearchCompiler {
     });
     if (seeks.some((s) => s === undefined) || (seeks.length > 1 && !this.countRows)) return undefined;
     const candidates = seeks as { seek: IndexSeek; pid: number }[];
-    const rows = (c: { seek: IndexSeek; pid: number }) =>
-      candidates.length === 1 ? 0 : this.countRows!(seekRowsSql(c.seek, c.pid, SEEK_ESTIMATE_CAP));
-    const estimated = candidates.map((c) => ({ ...c, rows: rows(c) }));
-    const best = estimated.reduce((a, b) => (b.rows < a.rows ? b : a));
+    const best =
+      candidates.length === 1
+        ? candidates[0]
+        : candidates
+            .map((c) => ({ ...c, rows: this.countRows!(seekRowsSql(c.seek, c.pid, SEEK_ESTIMATE_CAP)) }))
+            .reduce((a, b) => (b.rows < a.rows ? b : a));
     const rest = this.where(query, { except: best.seek.condition, probe: true });
     return drivenPage(best.seek, best.pid, rest, cursor, query.count);
   }
