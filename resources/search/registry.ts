@@ -251,13 +251,14 @@ export class SearchParameterRegistry {
 
 /**
  * Marks each parameter whose expression terms are exactly covered by other parameters of the same type (each
- * of those a subset of its terms). Only plain terms count: composites and reference parameters (whose entries
- * depend on their target list) are left alone.
+ * of those a subset of its terms). Reference parameters are left alone (their entries depend on their target
+ * list); a composite counts only with members made of the same components (Observation's
+ * `combo-code-value-quantity` is `code-value-quantity` | `component-code-value-quantity`).
  */
 function markUnions(definitions: SearchParameterDefinition[]): SearchParameterDefinition[] {
   const termsOf = new Map(
     definitions
-      .filter((d) => d.expression && d.evaluate && d.type !== 'composite' && d.type !== 'reference')
+      .filter((d) => d.expression && d.evaluate && d.type !== 'reference' && (d.type !== 'composite' || d.components))
       .map((d) => [d, new Set(splitUnion(d.expression as string))]),
   );
   return definitions.map((definition) => {
@@ -267,6 +268,7 @@ function markUnions(definitions: SearchParameterDefinition[]): SearchParameterDe
       ([other, otherTerms]) =>
         other !== definition &&
         other.type === definition.type &&
+        componentSignature(other) === componentSignature(definition) &&
         otherTerms.size < terms.size &&
         [...otherTerms].every((term) => terms.has(term)),
     );
@@ -280,6 +282,11 @@ function markUnions(definitions: SearchParameterDefinition[]): SearchParameterDe
     if (covered.size !== terms.size) return definition;
     return { ...definition, unionOf: [...distinct.values()].map((member) => member.code) };
   });
+}
+
+/** What a composite's entries are made of (per component: type, targets, expression); undefined for others. */
+function componentSignature(definition: SearchParameterDefinition): string | undefined {
+  return definition.components?.map((c) => `${c.type}\u001f${c.targets.join(',')}\u001f${c.expression}`).join('\u001e');
 }
 
 /** Throws the 400 that addSearchParameter would, without touching any registry: checks a write before storing it. */

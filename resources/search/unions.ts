@@ -1,6 +1,6 @@
 // Parameters stored as the union of others (registry `unionOf`) have no index entries of their own: this
 // finds the ones a query uses, per resource type, so the store reads the members' entries instead.
-import type { Condition, SearchQuery } from './query';
+import type { CompositeValue, Condition, SearchQuery } from './query';
 import type { SearchParameterRegistry } from './registry';
 
 export type ParameterUnions = NonNullable<SearchQuery['unions']>;
@@ -31,4 +31,28 @@ export function storedCodes(
   code: string,
 ): readonly string[] {
   return unions?.[resourceType]?.[code] ?? [code];
+}
+
+/**
+ * A composite condition as conditions on the composites that hold its entries: itself, or each member of its
+ * union with the component conditions renamed (`member$i`). A value must match within one repetition of one
+ * member, so members are searched one by one, never with their entries pooled.
+ */
+export function compositeMembers(
+  unions: ParameterUnions | undefined,
+  resourceTypes: readonly string[],
+  condition: Extract<Condition, { kind: 'composite' }>,
+): { param: string; values: CompositeValue[] }[] {
+  const codes = new Set(resourceTypes.flatMap((type) => storedCodes(unions, type, condition.param)));
+  return [...codes].map((code) => ({
+    param: code,
+    values:
+      code === condition.param
+        ? condition.values
+        : condition.values.map((value) => ({
+            components: value.components.map((c) =>
+              'param' in c ? { ...c, param: code + c.param.slice(condition.param.length) } : c,
+            ),
+          })),
+  }));
 }

@@ -8,6 +8,10 @@ import { typedValues, type TypedValue } from './value';
 /** Converts a component's values into entries of the component's own parameter type. */
 export type ComponentConverter = (component: CompositeComponent, values: TypedValue[], param: string) => IndexEntry[];
 
+/** A token component is searched by system and/or code, never by text, so a text-only entry can never match. */
+const matchable = (entry: IndexEntry): boolean =>
+  entry.type !== 'token' || entry.code !== null || entry.system !== null;
+
 /**
  * Entries `code$i` (component i) per repetition. A repetition missing any component is left out: no composite
  * search could match it.
@@ -25,7 +29,7 @@ export function compositeEntries(
   const entries: IndexEntry[] = [];
   evaluate(input, env).forEach((root, group) => {
     const tuple = components.map((component, i) =>
-      convert(component, typedValues(component.evaluate(root, env)), `${definition.code}$${i}`),
+      convert(component, typedValues(component.evaluate(root, env)), `${definition.code}$${i}`).filter(matchable),
     );
     if (tuple.every((componentEntries) => componentEntries.length > 0)) {
       for (const entry of tuple.flat()) {

@@ -20,10 +20,15 @@ function coding(data: JsonObject): Token[] {
   return (token.system ?? token.code ?? token.text) ? [token] : [];
 }
 
+/**
+ * The codings, and the concept's text as an entry of its own unless a coding's display already carries the
+ * same text: `:text` matches either, and each entry is one more index row to write.
+ */
 function codeableConcept(data: JsonObject): Token[] {
   const tokens = list(data.coding).filter(isObject).flatMap(coding);
   const conceptText = normalizedText(data.text);
-  return conceptText ? [...tokens, { system: null, code: null, text: conceptText }] : tokens;
+  if (!conceptText || tokens.some((token) => token.text === conceptText)) return tokens;
+  return [...tokens, { system: null, code: null, text: conceptText }];
 }
 
 /** Identifier: system|value, plus one entry per type coding so that `:of-type` can match any of them. */

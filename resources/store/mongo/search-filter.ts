@@ -12,7 +12,7 @@ import type {
   SearchQuery,
   TokenValue,
 } from '../../search/query';
-import { storedCodes, type ParameterUnions } from '../../search/unions';
+import { compositeMembers, storedCodes, type ParameterUnions } from '../../search/unions';
 import type { Filter } from './collections';
 import { CONTAINS_MAX } from '../../search/parse-values';
 import { and, NEVER, or } from './filters';
@@ -101,7 +101,11 @@ function conditionFilter(condition: Condition, scope: Scope): Filter {
     case 'has':
       return { _id: { $in: joinKeys(scope, condition) } };
     case 'composite':
-      return or(condition.values.map((value) => compositeValue(condition.param, value, scope)));
+      return or(
+        compositeMembers(scope.unions, scope.types, condition).flatMap(({ param, values }) =>
+          values.map((value) => compositeValue(param, value, scope)),
+        ),
+      );
     default:
       return lookupFilter(indexLookup(condition), scope);
   }

@@ -15,7 +15,7 @@ import { badRequest } from '../../errors';
 import { MAX_INSTANT, MIN_INSTANT } from '../../search/index-entry';
 import { INDEX_TABLES, type IndexType } from './schema';
 import type { ParamIds } from './param-ids';
-import { storedCodes, type ParameterUnions } from '../../search/unions';
+import { compositeMembers, storedCodes, type ParameterUnions } from '../../search/unions';
 import type { Cursor, CursorKey } from './cursor';
 import { drivenPage, indexSeekOf, seekRowsSql, type IndexSeek } from './driven-page';
 export { SEARCHABLE_TYPES } from '../searchable-types';
@@ -162,7 +162,11 @@ export class SearchCompiler {
       case 'has':
         return this.has(condition, scope);
       case 'composite':
-        return or(condition.values.map((value) => this.compositeValue(condition.param, value, scope)));
+        return or(
+          compositeMembers(scope.unions, scope.types, condition).flatMap(({ param, values }) =>
+            values.map((value) => this.compositeValue(param, value, scope)),
+          ),
+        );
       default:
         return probe ? this.probeIndex(scope, indexMatch(condition)) : this.inIndex(scope, indexMatch(condition));
     }

@@ -158,8 +158,21 @@ describe('extractIndexEntries edge cases', () => {
       [0, 120],
       [1, 80],
     ]);
-    // combo: group 0 is the Observation itself (no value: left out), then each component.
-    expect(entriesOf(bloodPressure, 'combo-code-value-quantity$0').map((e) => e.group)).toEqual([1, 2]);
+    // The combo composite is the union of the two: it has no entries of its own.
+    expect(entriesOf(bloodPressure, 'combo-code-value-quantity$0')).toEqual([]);
+  });
+
+  it('keeps no text-only token entries in composites: a composite value names codes, never text', () => {
+    const observation = {
+      ...bloodPressure,
+      code: { coding: [{ system: LOINC, code: '85354-9' }], text: 'Blood pressure panel' },
+      valueQuantity: { value: 1, system: UCUM, code: '1' },
+    };
+    expect(entriesOf(observation, 'code')).toContainEqual(
+      expect.objectContaining({ code: null, text: 'blood pressure panel' }),
+    );
+    const components = entriesOf(observation, 'code-value-quantity$0');
+    expect(components).toEqual([expect.objectContaining({ system: LOINC, code: '85354-9', group: 0 })]);
   });
 
   it('stores no entries for a union parameter: its members have them', () => {

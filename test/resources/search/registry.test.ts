@@ -111,13 +111,37 @@ describe('SearchParameterRegistry.withBaseParameters', () => {
     );
     expect(unions).toEqual({
       'combo-code': ['code', 'component-code'],
+      'combo-code-value-concept': ['code-value-concept', 'component-code-value-concept'],
+      'combo-code-value-quantity': ['code-value-quantity', 'component-code-value-quantity'],
       'combo-data-absent-reason': ['component-data-absent-reason', 'data-absent-reason'],
       'combo-value-concept': ['component-value-concept', 'value-concept'],
       'combo-value-quantity': ['component-value-quantity', 'value-quantity'],
     });
-    // Composites and single-term parameters are never unions, whatever they share.
-    expect(registry.get('Observation', 'combo-code-value-quantity')?.unionOf).toBeUndefined();
     expect(registry.get('Observation', 'code')?.unionOf).toBeUndefined();
+  });
+
+  it('makes a composite a union only of composites with the same components', () => {
+    const local = SearchParameterRegistry.withBaseParameters();
+    const component = (definition: string, expression: string) => ({ definition, expression });
+    const observationUrl = 'http://hl7.org/fhir/SearchParameter/Observation';
+    local.addSearchParameter(
+      searchParameter({
+        code: 'combo-code-value-string',
+        type: 'composite',
+        base: ['Observation'],
+        expression: 'Observation | Observation.component',
+        component: [
+          component('http://hl7.org/fhir/SearchParameter/clinical-code', 'code'),
+          component(`${observationUrl}-value-string`, 'value.as(string)'),
+        ],
+      }),
+    );
+    // Composites over the same terms with other components (code-value-quantity ...) are not its members.
+    expect(local.get('Observation', 'combo-code-value-string')?.unionOf).toBeUndefined();
+    expect(local.get('Observation', 'combo-code-value-quantity')?.unionOf).toEqual([
+      'code-value-quantity',
+      'component-code-value-quantity',
+    ]);
   });
 
   it('makes a run-time parameter a union only when its terms are covered exactly, by parameters of its type', () => {

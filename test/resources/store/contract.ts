@@ -655,6 +655,36 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
           await search('Observation', [{ kind: 'composite', param: 'never-indexed', values: [{ components: [] }] }]),
         ).toEqual([]);
       });
+
+      test('composite union: each member composite is searched on its own, so values never mix across them', async () => {
+        // Group 0 of the root composite and group 0 of the component one: a pooled search would pair them.
+        await write(
+          version('Observation', 'mixed', 1, [
+            code('code-value-quantity$0', '8480-6', 0),
+            mmHg('code-value-quantity$1', 50, 0),
+            code('component-code-value-quantity$0', '1111-1', 0),
+            mmHg('component-code-value-quantity$1', 130, 0),
+          ]),
+        );
+        const combo = (codeValue: string, prefix: 'eq' | 'gt', value: number): Condition => ({
+          kind: 'composite',
+          param: 'combo',
+          values: [
+            {
+              components: [
+                { kind: 'token', param: 'combo$0', values: [{ code: codeValue }] },
+                { kind: 'quantity', param: 'combo$1', values: [{ prefix, low: value - 0.5, high: value + 0.5 }] },
+              ],
+            },
+          ],
+        });
+        const unions = { Observation: { combo: ['code-value-quantity', 'component-code-value-quantity'] } };
+        const find = async (condition: Condition) =>
+          ids((await store.search(query('Observation', [condition], { unions }))).entries);
+        expect(await find(combo('8480-6', 'gt', 100))).toEqual(['bp1', 'bp2']);
+        expect(await find(combo('8480-6', 'eq', 50))).toEqual(['mixed']);
+        expect(await find(combo('1111-1', 'gt', 100))).toEqual(['mixed']);
+      });
     });
   });
 }

@@ -24,6 +24,13 @@ describe('tokenEntries', () => {
     ]);
   });
 
+  it('CodeableConcept: no entry of its own for a text that a coding display already carries', () => {
+    const concept = { coding: [{ system: LOINC, code: '8867-4', display: 'Heart rate' }], text: 'HEART  Rate' };
+    expect(tokenEntries({ type: 'CodeableConcept', data: concept }, 'code')).toEqual([
+      { type: 'token', param: 'code', system: LOINC, code: '8867-4', text: 'heart rate' },
+    ]);
+  });
+
   it('a coding with only a display still serves :text; an empty one gives nothing', () => {
     expect(tokenEntries({ type: 'Coding', data: { display: 'Only text' } }, 'c')).toEqual([
       { type: 'token', param: 'c', system: null, code: null, text: 'only text' },
