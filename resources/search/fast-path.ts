@@ -87,9 +87,24 @@ function parsePath(term: string): { start?: string; steps: Step[] } | undefined 
   return { start, steps };
 }
 
-const isKnownType = (type: string): boolean => type in model.parents;
+/**
+ * FHIRPath's System types that no FHIR type shares a name with, and the FHIR primitives fhirpath.js converts to
+ * each (its fhir2SystemAutomaticConversion): `value.ofType(DateTime)` also selects a `date` or an `instant`.
+ */
+const SYSTEM_TYPES: Record<string, readonly string[] | undefined> = {
+  Boolean: ['boolean'],
+  String: ['string', 'uri', 'code', 'oid', 'id', 'uuid', 'markdown', 'base64Binary'],
+  Integer: ['integer', 'unsignedInt', 'positiveInt'],
+  Decimal: ['decimal'],
+  DateTime: ['date', 'dateTime', 'instant'],
+  Time: ['time'],
+};
+
+const isKnownType = (type: string): boolean => type in model.parents || SYSTEM_TYPES[type] !== undefined;
 
 function isOfType(actual: string, wanted: string): boolean {
+  const converted = SYSTEM_TYPES[wanted];
+  if (converted) return converted.includes(actual);
   for (let type: string | undefined = actual; type; type = model.parents[type]) {
     if (type === wanted) {
       return true;

@@ -41,6 +41,14 @@ describe('compileFastPath', () => {
     expect(compile('Observation.value.ofType(CodeableConcept).text')(observation)).toEqual([]);
   });
 
+  it('selects by a FHIRPath System type the FHIR primitives fhirpath.js converts to it', () => {
+    const dated = { resourceType: 'Observation', valueDateTime: '2020-01-01', issued: '2020-01-02T00:00:00Z' };
+    expect(compile('Observation.value.ofType(DateTime)')(dated).map((n) => n.data)).toEqual(['2020-01-01']);
+    expect(compile('Observation.issued.ofType(DateTime)')(dated).map((n) => n.data)).toEqual(['2020-01-02T00:00:00Z']);
+    expect(compile('Observation.component.value.ofType(String)')(observation).map((n) => n.data)).toEqual(['high']);
+    expect(compile('Observation.value.ofType(Boolean)')(dated)).toEqual([]);
+  });
+
   it('finds inherited elements (Resource.meta, DomainResource.text, Element.id)', () => {
     expect(compile('Resource.meta.tag')(observation).map((n) => n.data)).toEqual([{ code: 't1' }, { code: 't2' }]);
     expect(compile('Observation.meta.profile')(observation)[0].fhirNodeDataType).toBe('canonical');
@@ -118,7 +126,6 @@ describe('compileFastPath', () => {
   it.each([
     ['Observation.code.exists()'],
     ['Bundle.entry[0].resource'],
-    ['Observation.value.ofType(DateTime)'],
     ['Observation.value.ofType(FHIR.Quantity)'],
     ['Observation.nope'],
     ['Observation.status.extension'],
