@@ -488,13 +488,12 @@ function deletedError(stored: StoredVersion) {
 /** True when the resource equals the stored version apart from the server-owned meta fields. */
 function sameContent(current: StoredVersion, resource: Resource): boolean {
   if (current.deleted || !current.json) return false;
-  return canonical(JSON.parse(current.json) as Resource) === canonical(resource);
-}
-
-function canonical(resource: Resource): string {
-  const { meta, ...rest } = resource;
-  const { versionId: _v, lastUpdated: _l, ...keptMeta } = meta ?? {};
-  return stableStringify(Object.keys(keptMeta).length ? { ...rest, meta: keptMeta } : rest);
+  const stored = withoutServerMeta(JSON.parse(current.json) as Resource);
+  const sent = withoutServerMeta(resource);
+  // Equal content has equal JSON whatever its key order, so it has equal length: most updates change
+  // something and stop at this native check, before the key-sorting comparison.
+  if (JSON.stringify(stored).length !== JSON.stringify(sent).length) return false;
+  return stableStringify(stored) === stableStringify(sent);
 }
 
 function stableStringify(value: unknown): string {

@@ -106,6 +106,18 @@ describe('update', () => {
     expect(res.body.meta.versionId).toBe('1');
   });
 
+  test('content is compared whatever its key order and server meta; a change of equal length is a change', async () => {
+    const created = await createPatient({ gender: 'male', name: [{ family: 'Smith' }] });
+    const put = (body: Record<string, unknown>) =>
+      t.api().put(`/fhir/Patient/${created.id}`).set('Content-Type', FHIR_JSON).send(body);
+    const body = patient({ id: created.id, gender: 'male', name: [{ family: 'Smith' }] });
+    const reordered = Object.fromEntries(Object.entries(body).reverse());
+    const same = await put({ ...reordered, meta: { versionId: '7', lastUpdated: '2001-01-01T00:00:00Z' } });
+    expect(same.body.meta.versionId).toBe('1');
+    const sameLength = await put(patient({ id: created.id, gender: 'male', name: [{ family: 'Smyth' }] }));
+    expect(sameLength.body.meta.versionId).toBe('2');
+  });
+
   test('id missing or different from the URL is 400', async () => {
     const noId = await t.api().put('/fhir/Patient/abc').set('Content-Type', FHIR_JSON).send(patient());
     expect(noId.status).toBe(400);
