@@ -1,7 +1,6 @@
 // Turns a resource into the typed index entries every store keeps: each search parameter of the resource's type
 // is evaluated with its precompiled expression and its values converted by the module for its parameter type.
 import type { Resource } from '@medplum/fhirtypes';
-import { compileExpression } from './expression';
 import type { IndexEntry } from './index-entry';
 import type { SearchParameterDefinition, SearchParameterRegistry } from './registry';
 import { compositeEntries } from './types/composite';
@@ -43,10 +42,6 @@ function convert(parameter: Convertible, values: TypedValue[], param: string): I
   }
   return entries;
 }
-
-// The resource as a typed FHIRPath node: the input of every expression, and %resource for composites that
-// reach back to the resource (MolecularSequence's coordinate parameters).
-const asNode = compileExpression('$this');
 
 function entriesFor(definition: SearchParameterDefinition, root: unknown, env: Record<string, unknown>): IndexEntry[] {
   if (definition.type === 'composite') {
@@ -96,7 +91,9 @@ function appendUnique(target: IndexEntry[], entries: IndexEntry[]): void {
  * (`_id`, `_lastUpdated`) yield none. Odd but schema-valid data yields no entry for the odd value, never an error.
  */
 export function extractIndexEntries(registry: SearchParameterRegistry, resource: Resource): IndexEntry[] {
-  const [root] = asNode(resource);
+  // The resource JSON itself is the input of every expression, and %resource for composites that reach back to
+  // it (MolecularSequence's coordinate parameters): fhirpath.js and the fast path both take it as it is.
+  const root = resource;
   const env = { resource: root, rootResource: root };
   const entries: IndexEntry[] = [];
   for (const definition of registry.forResourceType(resource.resourceType)) {
