@@ -66,8 +66,11 @@ export interface WriteOptions {
 export const MAX_CONDITIONAL_DELETE = 100;
 
 export class Repository {
-  /** Resources a transaction checked on the workers before taking the write lock (see prevalidate). */
-  private readonly validated = new WeakSet<object>();
+  /**
+   * Resources a transaction checked on the workers before taking the write lock (see prevalidate and
+   * prepareAhead), with their index entries when those were extracted there too.
+   */
+  private readonly prepared = new WeakMap<object, IndexEntry[] | undefined>();
 
   constructor(
     private readonly services: RepositoryServices,
@@ -95,9 +98,22 @@ export class Repository {
     return issues.map((found) => !hasErrors(found));
   }
 
-  /** Marks a resource prevalidate passed, so that writing it inside this transaction does not validate it again. */
-  trustValidation(resource: object): void {
-    if (this.tx) this.validated.add(resource);
+  /**
+   * Validates and indexes resources a transaction will write exactly as they are (references rewritten
+   * already), on the preparation workers and before the write lock is taken: the index entries of each that
+   * passed, undefined for each that failed.
+   */
+  async prepareAhead(resources: Resource[]): Promise<(IndexEntry[] | undefined)[]> {
+    const prepared = await Promise.all(resources.map((r) => this.services.preparer.prepare(r)));
+    return prepared.map((p) => (hasErrors(p.issues) ? undefined : p.index));
+  }
+
+  /**
+   * Marks a resource prevalidate or prepareAhead passed, so that writing it inside this transaction does not
+   * validate it again, nor extract its index entries when they are given.
+   */
+  trustValidation(resource: object, index?: IndexEntry[]): void {
+    if (this.tx) this.prepared.set(resource, index);
   }
 
   /** Runs `work` with a repository whose every read and write belongs to one atomic store transaction. */
@@ -440,8 +456,8 @@ export class Repository {
   private async prepare(resource: Resource, insideTransaction = this.tx !== undefined): Promise<IndexEntry[]> {
     const prepared = !insideTransaction
       ? await this.services.preparer.prepare(resource)
-      : this.validated.has(resource)
-        ? { issues: [], index: extractIndexEntries(this.registry, resource) }
+      : this.prepared.has(resource)
+        ? { issues: [], index: this.prepared.get(resource) ?? extractIndexEntries(this.registry, resource) }
         : prepareWrite(this.registry, resource);
     if (hasErrors(prepared.issues)) throw invalidResource(prepared.issues);
     // A SearchParameter the registry cannot use is refused before it is stored, not found broken later.

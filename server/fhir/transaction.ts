@@ -17,17 +17,19 @@ const PHASES: FhirMethod[][] = [['DELETE'], ['POST'], ['PUT', 'PATCH'], ['GET', 
 const WRITES = new Set<FhirMethod>(['DELETE', 'POST', 'PUT', 'PATCH']);
 
 export async function runTransaction(request: FhirRequest, entries: ParsedEntry[]): Promise<FhirResponse[]> {
-  const checked = await prevalidated(request.repo, entries);
+  const ahead = needsNoLookups(entries) ? await preparedAhead(request.repo, entries) : undefined;
+  const checked = ahead?.prepared ?? (await prevalidated(request.repo, entries));
   return request.repo.withTransaction(async (repo) => {
     const responses: FhirResponse[] = new Array(entries.length);
     const written = new Set<string>();
     let references = new Map<string, string>();
     for (const [phase, methods] of PHASES.entries()) {
-      if (phase === 1) references = await assignReferences(repo, entries);
+      if (phase === 1) references = ahead?.references ?? (await assignReferences(repo, entries));
       for (const entry of entries.filter((e) => methods.includes(e.method))) {
         const body =
-          entry.method !== 'PATCH' && entry.resource ? rewriteReferences(entry.resource, references) : entry.body;
-        if (checked.has(entry)) repo.trustValidation(body as Resource);
+          ahead?.bodies.get(entry) ??
+          (entry.method !== 'PATCH' && entry.resource ? rewriteReferences(entry.resource, references) : entry.body);
+        if (checked.has(entry)) repo.trustValidation(body as Resource, checked.get(entry));
         const response = await run(() => dispatch(entryRequest(request, repo, entry, body), entry.segments), entry);
         if (WRITES.has(entry.method)) checkWrittenOnce(response, written, entry);
         responses[entry.index] = response;
@@ -37,15 +39,49 @@ export async function runTransaction(request: FhirRequest, entries: ParsedEntry[
   });
 }
 
+/** Entries with a resource the repository validates: POST and PUT (a PATCH's resource is the patched one). */
+const resourceWrites = (entries: ParsedEntry[]) =>
+  entries.filter((e) => (e.method === 'POST' || e.method === 'PUT') && isObject(e.resource));
+
 /**
  * The POST and PUT entries whose resources pass validation, checked on the preparation workers before the
  * write lock is taken (the lock is held for the whole Bundle). An entry that fails is validated again inside
  * and fails there, with its own error.
  */
-async function prevalidated(repo: Repository, entries: ParsedEntry[]): Promise<Set<ParsedEntry>> {
-  const writes = entries.filter((e) => (e.method === 'POST' || e.method === 'PUT') && isObject(e.resource));
+async function prevalidated(repo: Repository, entries: ParsedEntry[]): Promise<Map<ParsedEntry, undefined>> {
+  const writes = resourceWrites(entries);
   const passed = await repo.prevalidate(writes.map((e) => e.resource as Resource));
-  return new Set(writes.filter((_, i) => passed[i]));
+  return new Map(writes.filter((_, i) => passed[i]).map((e) => [e, undefined]));
+}
+
+/**
+ * True when no entry's target or reference depends on what the store holds: no conditional create, update
+ * or reference. Such a Bundle's ids and references are known before the write lock is taken.
+ */
+function needsNoLookups(entries: ParsedEntry[]): boolean {
+  return entries.every(
+    (e) =>
+      !(e.method === 'POST' && e.entry.request?.ifNoneExist) &&
+      !(e.method === 'PUT' && e.query.length > 0) &&
+      (e.method === 'PATCH' || conditionalReferences(e.resource).size === 0),
+  );
+}
+
+/**
+ * For a Bundle that needs no lookups: its ids and references, the rewritten resources, and the index entries
+ * of each that passed validation, all computed before the write lock; the preparation workers validate and
+ * index, so the transaction itself only writes.
+ */
+async function preparedAhead(repo: Repository, entries: ParsedEntry[]) {
+  const references = await assignReferences(repo, entries);
+  const bodies = new Map<ParsedEntry, Resource>();
+  for (const entry of resourceWrites(entries)) {
+    bodies.set(entry, rewriteReferences(entry.resource as Resource, references));
+  }
+  const indexes = await repo.prepareAhead([...bodies.values()]);
+  const writes = [...bodies.keys()];
+  const prepared = new Map(writes.flatMap((entry, i) => (indexes[i] ? [[entry, indexes[i]] as const] : [])));
+  return { references, bodies, prepared };
 }
 
 async function run<T>(work: () => Promise<T>, entry: ParsedEntry): Promise<T> {

@@ -43,6 +43,13 @@ async function read<T extends Resource>(reference: string): Promise<{ status: nu
   return { status: res.status, body: res.body as T };
 }
 
+/** `Observation/<id>` of every Observation whose subject is `reference`, found by search. */
+async function subjectsObservations(reference: string): Promise<string[]> {
+  const res = await testApp.api().get(`/fhir/Observation?subject=${reference}`);
+  expect(res.status).toBe(200);
+  return ((res.body as Bundle).entry ?? []).map((e) => `Observation/${e.resource?.id}`);
+}
+
 function responseEntries(res: Response): BundleEntry[] {
   expect(res.status).toBe(200);
   const bundle = res.body as Bundle;
@@ -281,6 +288,8 @@ describe('urn:uuid references', () => {
     expect(stored.body.subject?.reference).toBe(patientReference);
     const [patientRead] = await findByIdentifier<Patient>('Patient', value);
     expect(`Patient/${patientRead.id}`).toBe(patientReference);
+    // Indexed with the rewritten reference (on the preparation workers, before the write lock).
+    expect(await subjectsObservations(patientReference)).toEqual([referenceOf(obs.response?.location)]);
   });
 
   test('circular references between two created resources are both resolved', async () => {
@@ -346,6 +355,8 @@ describe('urn:uuid references', () => {
     expect(updated.response?.etag).toBe('W/"2"');
     const stored = await read<Observation>(referenceOf(obs.response?.location));
     expect(stored.body.subject?.reference).toBe(`Patient/${existing.id}`);
+    // Indexed inside the transaction, once the reference was resolved.
+    expect(await subjectsObservations(`Patient/${existing.id}`)).toEqual([referenceOf(obs.response?.location)]);
   });
 
   // R4 http.html#trules: "Servers SHALL replace all matching links in
