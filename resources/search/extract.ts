@@ -93,15 +93,14 @@ function appendUnique(target: IndexEntry[], entries: IndexEntry[]): void {
 export function extractIndexEntries(registry: SearchParameterRegistry, resource: Resource): IndexEntry[] {
   // The resource JSON itself is the input of every expression, and %resource for composites that reach back to
   // it (MolecularSequence's coordinate parameters): fhirpath.js and the fast path both take it as it is.
-  const root = resource;
-  const env = { resource: root, rootResource: root };
+  const env = { resource, rootResource: resource };
   const entries: IndexEntry[] = [];
   for (const definition of registry.forResourceType(resource.resourceType)) {
     if (!definition.evaluate || definition.unionOf) {
       continue;
     }
     try {
-      appendUnique(entries, entriesFor(definition, root, env));
+      appendUnique(entries, entriesFor(definition, resource, env));
     } catch {
       // fhirpath.js can still throw on data the expression does not expect (a singleton function over a list):
       // that parameter then indexes nothing for this resource, and the write goes on.
