@@ -2,21 +2,13 @@
 // quickly with the store's exit code and one clear line on stderr (never the password), instead of hanging.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../server/config';
 import { tempDir } from '../support/app';
+import { closedPort } from '../support/fake-mongod';
 
 const MAIN = path.resolve(__dirname, '../../dist/server/main.js');
 const EXIT_STORE_ERROR = 3;
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 test('an unreachable MongoDB stops start-up quickly with exit code 3 and one clear line', async () => {
   const dataDir = tempDir('hms-mongo-startup-');

@@ -6,6 +6,15 @@
 import net from 'node:net';
 import { BSON, Long, type Document } from 'mongodb';
 
+/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago): a mongod that is not there. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 const OP_REPLY = 1;
 const OP_QUERY = 2004;
 const OP_MSG = 2013;

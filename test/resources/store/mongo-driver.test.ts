@@ -1,21 +1,13 @@
 // The MongoDB driver wiring: connecting fails fast with a clear error that never shows the password, and
 // the index list is well-formed against the document model and the README (mongo-integration creates it).
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { StoreConfigError } from '../../../resources/store/config-error';
 import { connectMongo } from '../../../resources/store/mongo/driver-database';
 import { resourceDocument, versionDocument } from '../../../resources/store/mongo/documents';
 import { INDEXES } from '../../../resources/store/mongo/indexes';
 import { version } from './contract';
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { closedPort } from '../../support/fake-mongod';
 
 async function connectError(url: string): Promise<Error> {
   const error = await connectMongo(url, { serverSelectionTimeoutMs: 300 }).then(
