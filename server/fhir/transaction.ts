@@ -17,14 +17,17 @@ const PHASES: FhirMethod[][] = [['DELETE'], ['POST'], ['PUT', 'PATCH'], ['GET', 
 const WRITES = new Set<FhirMethod>(['DELETE', 'POST', 'PUT', 'PATCH']);
 
 export async function runTransaction(request: FhirRequest, entries: ParsedEntry[]): Promise<FhirResponse[]> {
-  const ahead = needsNoLookups(entries) ? await preparedAhead(request.repo, entries) : undefined;
+  const conditional = conditionalReferencesOf(entries);
+  const ahead = needsNoLookups(entries, conditional)
+    ? await preparedAhead(request.repo, entries, conditional)
+    : undefined;
   const checked = ahead?.prepared ?? (await prevalidated(request.repo, entries));
   return request.repo.withTransaction(async (repo) => {
     const responses: FhirResponse[] = new Array(entries.length);
     const written = new Set<string>();
     let references = new Map<string, string>();
     for (const [phase, methods] of PHASES.entries()) {
-      if (phase === 1) references = ahead?.references ?? (await assignReferences(repo, entries));
+      if (phase === 1) references = ahead?.references ?? (await assignReferences(repo, entries, conditional));
       for (const entry of entries.filter((e) => methods.includes(e.method))) {
         const body =
           ahead?.bodies.get(entry) ??
@@ -54,16 +57,28 @@ async function prevalidated(repo: Repository, entries: ParsedEntry[]): Promise<M
   return new Map(writes.filter((_, i) => passed[i]).map((e) => [e, undefined]));
 }
 
+/** Every conditional reference (`Type?criteria`) of the Bundle's resources, with the first entry holding it. */
+function conditionalReferencesOf(entries: ParsedEntry[]): Map<string, ParsedEntry> {
+  const found = new Map<string, ParsedEntry>();
+  for (const entry of entries) {
+    if (entry.method === 'PATCH') continue;
+    for (const reference of conditionalReferences(entry.resource)) {
+      if (!found.has(reference)) found.set(reference, entry);
+    }
+  }
+  return found;
+}
+
 /**
  * True when no entry's target or reference depends on what the store holds: no conditional create, update
  * or reference. Such a Bundle's ids and references are known before the write lock is taken.
  */
-function needsNoLookups(entries: ParsedEntry[]): boolean {
-  return entries.every(
-    (e) =>
-      !(e.method === 'POST' && e.entry.request?.ifNoneExist) &&
-      !(e.method === 'PUT' && e.query.length > 0) &&
-      (e.method === 'PATCH' || conditionalReferences(e.resource).size === 0),
+function needsNoLookups(entries: ParsedEntry[], conditional: ReadonlyMap<string, ParsedEntry>): boolean {
+  return (
+    conditional.size === 0 &&
+    entries.every(
+      (e) => !(e.method === 'POST' && e.entry.request?.ifNoneExist) && !(e.method === 'PUT' && e.query.length > 0),
+    )
   );
 }
 
@@ -72,8 +87,8 @@ function needsNoLookups(entries: ParsedEntry[]): boolean {
  * of each that passed validation, all computed before the write lock; the preparation workers validate and
  * index, so the transaction itself only writes.
  */
-async function preparedAhead(repo: Repository, entries: ParsedEntry[]) {
-  const references = await assignReferences(repo, entries);
+async function preparedAhead(repo: Repository, entries: ParsedEntry[], conditional: ReadonlyMap<string, ParsedEntry>) {
+  const references = await assignReferences(repo, entries, conditional);
   const bodies = new Map<ParsedEntry, Resource>();
   for (const entry of resourceWrites(entries)) {
     bodies.set(entry, rewriteReferences(entry.resource as Resource, references));
@@ -103,7 +118,11 @@ function checkWrittenOnce(response: FhirResponse, written: Set<string>, entry: P
 }
 
 /** Maps every fullUrl to the `Type/id` its entry will write, and every conditional reference to its match. */
-async function assignReferences(repo: Repository, entries: ParsedEntry[]): Promise<Map<string, string>> {
+async function assignReferences(
+  repo: Repository,
+  entries: ParsedEntry[],
+  conditional: ReadonlyMap<string, ParsedEntry>,
+): Promise<Map<string, string>> {
   const references = new Map<string, string>();
   for (const entry of entries) {
     if (!entry.fullUrl) continue;
@@ -111,12 +130,9 @@ async function assignReferences(repo: Repository, entries: ParsedEntry[]): Promi
     const target = await run(() => entryTarget(repo, entry), entry);
     if (target) references.set(entry.fullUrl, target);
   }
-  for (const entry of entries) {
-    if (entry.method === 'PATCH') continue;
-    for (const reference of conditionalReferences(entry.resource)) {
-      if (!references.has(reference))
-        references.set(reference, await run(() => resolveConditional(repo, reference), entry));
-    }
+  for (const [reference, entry] of conditional) {
+    if (!references.has(reference))
+      references.set(reference, await run(() => resolveConditional(repo, reference), entry));
   }
   return references;
 }
