@@ -1,32 +1,74 @@
 // WAL checkpoints on a thread and connection of their own: copying WAL pages into the database file and
 // its fsync never block the event loop. The writer's automatic checkpoints are turned off while it runs.
+//
+// Copying frames is not enough to bound the WAL: SQLite rewinds it to the start only when a write transaction
+// begins after a checkpoint has copied every frame. Under steady writes the next group has always committed
+// before a checkpoint ends, so the file grew without limit (1.7 GB in 40 s of creates). Once the WAL passes
+// its limit and a checkpoint has caught up, this worker asks the store to hold new write groups (`pause`),
+// copies the few frames committed since (`paused`), and lets writes go on (`resume`); the first write after
+// that rewinds the WAL. The hold lasts one short checkpoint, not the whole copy.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
 export interface CheckpointerData {
   file: string;
   intervalMs: number;
+  /** Past this many bytes of WAL the writer is held briefly so that the WAL can be rewound. */
+  walLimitBytes: number;
 }
 
-const { file, intervalMs } = workerData as CheckpointerData;
+/** Messages from the checkpointer to the store. */
+export type CheckpointerEvent = 'ready' | 'pause' | 'resume' | 'stopped';
+/** Messages from the store to the checkpointer. */
+export type CheckpointerCommand = 'paused' | 'stop';
+
+interface CheckpointStatus {
+  busy: number;
+  log: number;
+  checkpointed: number;
+}
+
+const { file, intervalMs, walLimitBytes } = workerData as CheckpointerData;
 const db = new Database(file);
 db.pragma('busy_timeout = 5000');
+const walLimitFrames = Math.max(1, Math.floor(walLimitBytes / (db.pragma('page_size', { simple: true }) as number)));
+let waitingForPause = false;
 
-function checkpoint(mode: 'PASSIVE' | 'TRUNCATE'): void {
+function post(event: CheckpointerEvent): void {
+  parentPort?.postMessage(event);
+}
+
+function checkpoint(mode: 'PASSIVE' | 'TRUNCATE'): CheckpointStatus | undefined {
   try {
-    db.pragma(`wal_checkpoint(${mode})`);
+    return (db.pragma(`wal_checkpoint(${mode})`) as CheckpointStatus[])[0];
   } catch {
     // A busy database: the next round catches up.
+    return undefined;
   }
 }
 
-const timer = setInterval(() => checkpoint('PASSIVE'), intervalMs);
+function round(): void {
+  if (waitingForPause) return;
+  const status = checkpoint('PASSIVE');
+  // Behind a reader's snapshot a hold would not let the WAL rewind; wait for a round that copies everything.
+  if (status && status.log >= walLimitFrames && status.checkpointed === status.log) {
+    waitingForPause = true;
+    post('pause');
+  }
+}
 
-parentPort?.on('message', (message: string) => {
-  if (message !== 'stop') return;
+const timer = setInterval(round, intervalMs);
+
+parentPort?.on('message', (command: CheckpointerCommand) => {
+  if (command === 'paused') {
+    checkpoint('PASSIVE');
+    waitingForPause = false;
+    post('resume');
+    return;
+  }
   clearInterval(timer);
   checkpoint('TRUNCATE');
   db.close();
-  parentPort?.postMessage('stopped');
+  post('stopped');
 });
-parentPort?.postMessage('ready');
+post('ready');

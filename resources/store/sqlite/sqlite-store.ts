@@ -7,10 +7,7 @@
 // searches, which may be slow, run on worker threads with connections of their own when the store has a pool.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { compiledWorkerScript } from '../../worker-script';
-import type { CheckpointerData } from './checkpointer';
 import type { SearchQuery } from '../../search/query';
 import type { IndexEntry } from '../../search/index-entry';
 import type {
@@ -23,6 +20,8 @@ import type {
   StoredVersion,
   VersionWrite,
 } from '../port';
+import type { CheckpointerData } from './checkpointer';
+import { CheckpointerThread, type WriteGate } from './checkpointer-thread';
 import { DateSpans } from './date-spans';
 import { ParamIds } from './param-ids';
 import { openReadConnection } from './read-connection';
@@ -37,6 +36,8 @@ export interface SqliteStoreOptions {
   synchronous?: 'FULL' | 'NORMAL';
   /** Checkpoint the WAL from a worker thread every this many ms; 0 leaves checkpoints to the writer. */
   checkpointIntervalMs?: number;
+  /** With openWithCheckpointer: past this size the WAL is rewound and its file truncated (default 256 MiB). */
+  walLimitBytes?: number;
   /** With openWithCheckpointer: worker threads that run searches; 0 runs them on the event loop. */
   searchWorkers?: number;
   /** A search through the workers that takes longer is refused with 400 too-costly. */
@@ -64,6 +65,8 @@ interface Settled {
   value: unknown;
 }
 
+const DEFAULT_WAL_LIMIT_BYTES = 256 * 1024 * 1024;
+
 /** Upper bound on transactions sharing one commit, so a burst cannot hold the write lock for long. */
 const MAX_GROUP = 256;
 
@@ -83,7 +86,10 @@ export class SqliteStore implements ResourceStore {
   private flushing = false;
   private syncing = 0;
   private closed = false;
-  private checkpointer: Worker | undefined;
+  private checkpointer: CheckpointerThread | undefined;
+  /** Set while the checkpointer rewinds the WAL: queued writes wait, none starts. */
+  private held = false;
+  private idleWaiters: (() => void)[] = [];
   private searchPool: SearchPool | undefined;
 
   private constructor(file: string, options: SqliteStoreOptions) {
@@ -96,6 +102,8 @@ export class SqliteStore implements ResourceStore {
     // Group commit wraps every write in a SAVEPOINT; SQLite keeps the pages a savepoint may have to restore in
     // a statement journal, which otherwise spills to a temp file and costs two pwrite calls per page.
     this.writer.pragma('temp_store = MEMORY');
+    // When the WAL is rewound, its file is cut back to this size instead of keeping its largest size on disk.
+    this.writer.pragma(`journal_size_limit = ${options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES}`);
     migrate(this.writer);
     // fsync applies to the file, so our own descriptor flushes the frames SQLite wrote to the WAL.
     this.walFd = options.synchronous === 'NORMAL' ? undefined : fs.openSync(`${file}-wal`, 'r');
@@ -133,23 +141,22 @@ export class SqliteStore implements ResourceStore {
     const workers = options.searchWorkers ?? 0;
     const [pool] = await Promise.all([
       workers > 0 ? SearchPool.start(file, { size: workers, timeoutMs: options.searchTimeoutMs ?? 10_000 }) : undefined,
-      store.startCheckpointer(file, options.checkpointIntervalMs ?? 100),
+      store.startCheckpointer({
+        file,
+        intervalMs: options.checkpointIntervalMs ?? 100,
+        walLimitBytes: options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES,
+      }),
     ]);
     store.searchPool = pool;
     return store;
   }
 
-  private async startCheckpointer(file: string, intervalMs: number): Promise<void> {
-    const script = compiledWorkerScript(__dirname, 'resources/store/sqlite/checkpointer');
-    if (!script) return;
-    const data: CheckpointerData = { file, intervalMs };
-    const worker = new Worker(script, { workerData: data });
-    await new Promise<void>((resolve, reject) => {
-      worker.once('message', () => resolve());
-      worker.once('error', reject);
-    });
+  private async startCheckpointer(data: CheckpointerData): Promise<void> {
+    const gate: WriteGate = { hold: () => this.holdWrites(), release: () => this.releaseWrites() };
+    const checkpointer = await CheckpointerThread.start(data, gate);
+    if (!checkpointer) return;
     this.writer.pragma('wal_autocheckpoint = 0');
-    this.checkpointer = worker;
+    this.checkpointer = checkpointer;
   }
 
   readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {
@@ -211,24 +218,23 @@ export class SqliteStore implements ResourceStore {
     this.closed = true;
     while (this.flushing || this.syncing > 0 || this.queue.length > 0) await new Promise((r) => setImmediate(r));
     if (this.walFd !== undefined) fs.closeSync(this.walFd);
-    await Promise.all([this.stopCheckpointer(), this.searchPool?.close()]);
+    await Promise.all([this.checkpointer?.stop(), this.searchPool?.close()]);
     this.readerDb.close();
     this.writer.close();
   }
 
-  private async stopCheckpointer(): Promise<void> {
-    const worker = this.checkpointer;
-    if (!worker) return;
-    await new Promise<void>((resolve) => {
-      worker.once('message', () => resolve());
-      worker.once('exit', () => resolve());
-      worker.postMessage('stop');
-    });
-    await worker.terminate();
+  private holdWrites(): Promise<void> {
+    this.held = true;
+    return this.flushing ? new Promise((resolve) => this.idleWaiters.push(resolve)) : Promise.resolve();
+  }
+
+  private releaseWrites(): void {
+    this.held = false;
+    if (this.queue.length > 0) this.scheduleFlush();
   }
 
   private scheduleFlush(): void {
-    if (this.flushing) return;
+    if (this.flushing || this.held) return;
     this.flushing = true;
     setImmediate(() => void this.flush());
   }
@@ -293,6 +299,7 @@ export class SqliteStore implements ResourceStore {
 
   private afterFlush(): void {
     this.flushing = false;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
     if (this.queue.length > 0) this.scheduleFlush();
   }
 }

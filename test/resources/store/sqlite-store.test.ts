@@ -128,6 +128,33 @@ describe('SQLite adapter', () => {
     expect(fs.statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0).toBe(0);
   });
 
+  test('under steady writes the WAL is rewound past its limit instead of growing without end', async () => {
+    const file = path.join(dir, 'w.sqlite');
+    const limit = 512 * 1024;
+    const store = await SqliteStore.openWithCheckpointer(file, { checkpointIntervalMs: 5, walLimitBytes: limit });
+    const size = (f: string): number => fs.statSync(f, { throwIfNoEntry: false })?.size ?? 0;
+    let walMax = 0;
+    let written = 0;
+    const deadline = Date.now() + 20_000;
+    // Writers that never let the queue run dry, as a busy server's would, until the WAL has carried 16 limits.
+    const writer = async (w: number): Promise<void> => {
+      for (let i = 0; size(file) < 16 * limit && Date.now() < deadline; i++) {
+        const json = JSON.stringify({ resourceType: 'Patient', id: `w${w}-${i}`, text: 'x'.repeat(400) });
+        await store.transaction(async (tx) => tx.writeVersion(version('Patient', `w${w}-${i}`, 1, [], { json })));
+        written++;
+        walMax = Math.max(walMax, size(`${file}-wal`));
+      }
+    };
+    await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(writer));
+    await store.close();
+    const probe = new Database(file, { readonly: true });
+    expect((probe.prepare('SELECT count(*) AS n FROM resources').get() as { n: number }).n).toBe(written);
+    probe.close();
+    // Without the rewinding the WAL is as large as everything written (16 limits and more).
+    expect(size(file)).toBeGreaterThanOrEqual(16 * limit);
+    expect(walMax).toBeLessThan(6 * limit);
+  }, 30_000);
+
   test('openStore puts the file under DATA_DIR and refuses MONGODB_URL for now', async () => {
     const store = await openStore({ dataDir: dir });
     expect(fs.existsSync(path.join(dir, SQLITE_FILE_NAME))).toBe(true);
