@@ -4,11 +4,13 @@ import { Worker } from 'node:worker_threads';
 import { compiledWorkerScript } from '../../worker-script';
 import type { CheckpointerCommand, CheckpointerData, CheckpointerEvent } from './checkpointer';
 
-/** The store's write queue, as the checkpointer sees it. */
-export interface WriteGate {
+/** The store, as the checkpointer sees it. */
+export interface CheckpointedStore {
   /** Starts no new write group until `release`; resolves once none is running. */
   hold(): Promise<void>;
   release(): void;
+  /** The worker is gone: the writer has to checkpoint by itself again. */
+  checkpointerStopped(): void;
 }
 
 /** A hold never outlasts this, even if the worker stops answering. */
@@ -16,19 +18,27 @@ const MAX_HOLD_MS = 1000;
 
 export class CheckpointerThread {
   private holdTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
 
   private constructor(
     private readonly worker: Worker,
-    private readonly gate: WriteGate,
+    private readonly store: CheckpointedStore,
   ) {
     worker.on('message', (event: CheckpointerEvent) => {
       if (event === 'pause') this.hold();
       else if (event === 'resume') this.release();
     });
+    // A worker that dies must neither take the server down nor leave the WAL without checkpoints.
+    worker.on('error', () => undefined);
+    worker.on('exit', () => {
+      if (this.stopping) return;
+      this.release();
+      store.checkpointerStopped();
+    });
   }
 
   /** Undefined when the compiled worker script is missing (then the writer checkpoints by itself). */
-  static async start(data: CheckpointerData, gate: WriteGate): Promise<CheckpointerThread | undefined> {
+  static async start(data: CheckpointerData, store: CheckpointedStore): Promise<CheckpointerThread | undefined> {
     const script = compiledWorkerScript(__dirname, 'resources/store/sqlite/checkpointer');
     if (!script) return undefined;
     const worker = new Worker(script, { workerData: data });
@@ -36,10 +46,11 @@ export class CheckpointerThread {
       worker.once('message', () => resolve());
       worker.once('error', reject);
     });
-    return new CheckpointerThread(worker, gate);
+    return new CheckpointerThread(worker, store);
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     this.release();
     await new Promise<void>((resolve) => {
       this.worker.on('message', (event: CheckpointerEvent) => event === 'stopped' && resolve());
@@ -52,14 +63,14 @@ export class CheckpointerThread {
   private hold(): void {
     this.holdTimer = setTimeout(() => this.release(), MAX_HOLD_MS);
     // Answered even after a hold that timed out, so the worker never waits for an answer that does not come.
-    void this.gate.hold().then(() => this.send('paused'));
+    void this.store.hold().then(() => this.send('paused'));
   }
 
   private release(): void {
     if (!this.holdTimer) return;
     clearTimeout(this.holdTimer);
     this.holdTimer = undefined;
-    this.gate.release();
+    this.store.release();
   }
 
   private send(command: CheckpointerCommand): void {

@@ -21,7 +21,7 @@ import type {
   VersionWrite,
 } from '../port';
 import type { CheckpointerData } from './checkpointer';
-import { CheckpointerThread, type WriteGate } from './checkpointer-thread';
+import { CheckpointerThread } from './checkpointer-thread';
 import { DateSpans } from './date-spans';
 import { ParamIds } from './param-ids';
 import { openReadConnection } from './read-connection';
@@ -66,6 +66,9 @@ interface Settled {
 }
 
 const DEFAULT_WAL_LIMIT_BYTES = 256 * 1024 * 1024;
+
+/** SQLite's default: without the checkpointer thread, the writer checkpoints after commits past this WAL size. */
+const WRITER_AUTOCHECKPOINT_PAGES = 1000;
 
 /** Upper bound on transactions sharing one commit, so a burst cannot hold the write lock for long. */
 const MAX_GROUP = 256;
@@ -152,8 +155,14 @@ export class SqliteStore implements ResourceStore {
   }
 
   private async startCheckpointer(data: CheckpointerData): Promise<void> {
-    const gate: WriteGate = { hold: () => this.holdWrites(), release: () => this.releaseWrites() };
-    const checkpointer = await CheckpointerThread.start(data, gate);
+    const checkpointer = await CheckpointerThread.start(data, {
+      hold: () => this.holdWrites(),
+      release: () => this.releaseWrites(),
+      checkpointerStopped: () => {
+        this.checkpointer = undefined;
+        if (!this.closed) this.writer.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
+      },
+    });
     if (!checkpointer) return;
     this.writer.pragma('wal_autocheckpoint = 0');
     this.checkpointer = checkpointer;

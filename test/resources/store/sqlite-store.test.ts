@@ -2,6 +2,7 @@
 // schema versions, group commit under concurrency).
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../../resources/store/sqlite/sqlite-store';
 import { openStore, StoreConfigError, SQLITE_FILE_NAME } from '../../../resources/store';
@@ -155,10 +156,27 @@ describe('SQLite adapter', () => {
     expect(walMax).toBeLessThan(6 * limit);
   }, 30_000);
 
-  test('openStore puts the file under DATA_DIR and refuses MONGODB_URL for now', async () => {
+  test('when the checkpointer thread dies, the writer checkpoints by itself again and writes go on', async () => {
+    const file = path.join(dir, 'c.sqlite');
+    const store = await SqliteStore.openWithCheckpointer(file, { checkpointIntervalMs: 5 });
+    const internals = store as unknown as { writer: Database.Database; checkpointer: { worker: Worker } };
+    expect(internals.writer.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    await internals.checkpointer.worker.terminate();
+    await new Promise((r) => setImmediate(r));
+    expect(internals.writer.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+    const writes = Array.from({ length: 300 }, (_, i) =>
+      store.transaction(async (tx) => tx.writeVersion(version('Patient', `after${i}`, 1))),
+    );
+    await expect(Promise.all(writes)).resolves.toHaveLength(300);
+    await store.close();
+  });
+
+  test('openStore puts the file under DATA_DIR; an unreachable MONGODB_URL is a configuration error', async () => {
     const store = await openStore({ dataDir: dir });
     expect(fs.existsSync(path.join(dir, SQLITE_FILE_NAME))).toBe(true);
     await store.close();
-    await expect(openStore({ dataDir: dir, mongodbUrl: 'mongodb://127.0.0.1:1' })).rejects.toThrow(StoreConfigError);
+    await expect(
+      openStore({ dataDir: dir, mongodbUrl: 'mongodb://127.0.0.1:1', mongodbServerSelectionMs: 200 }),
+    ).rejects.toThrow(StoreConfigError);
   });
 });
