@@ -1,5 +1,9 @@
 // Writes one version of a resource on the writer connection: the resource row, its version row and its
 // search-index rows (replacing the previous version's). Runs inside the store's transaction.
+//
+// An update keeps the index rows that did not change and touches only the others. Most updates change one
+// or two of a resource's dozen entries, and every deleted or inserted row dirties a random page of its value
+// index, which the COMMIT writes to the WAL and the checkpoint copies again.
 import type Database from 'better-sqlite3';
 import type { IndexEntry } from '../../search/index-entry';
 import type { VersionWrite } from '../port';
@@ -8,6 +12,14 @@ import type { ParamIds } from './param-ids';
 import { INDEX_TABLES, type IndexType } from './schema';
 
 type Row = unknown[];
+
+/** One index row to write: its table, and every column but `rid` and `n` in table order. */
+interface IndexRow {
+  type: IndexType;
+  /** pid, grp, then the value columns */
+  columns: Row;
+  date?: { pid: number; low: number; high: number };
+}
 
 /** IndexEntry -> column values, in INDEX_TABLES column order; `several`: the resource has more of its param. */
 const COLUMN_VALUES: { [T in IndexType]: (e: Extract<IndexEntry, { type: T }>, several: boolean) => Row } = {
@@ -26,6 +38,8 @@ export class SqliteWriter {
   private readonly updateResource: Database.Statement;
   private readonly insertVersion: Database.Statement;
   private readonly deleteIndex: Database.Statement[];
+  private readonly selectIndex: Record<IndexType, Database.Statement>;
+  private readonly deleteIndexRow: Record<IndexType, Database.Statement>;
   private readonly insertIndex: Record<IndexType, Database.Statement>;
   private readonly currentVersion: Database.Statement;
 
@@ -46,14 +60,18 @@ export class SqliteWriter {
     );
     const tables = Object.values(INDEX_TABLES);
     this.deleteIndex = tables.map((t) => db.prepare(`DELETE FROM ${t.table} WHERE rid = ?`));
-    this.insertIndex = Object.fromEntries(
-      Object.entries(INDEX_TABLES).map(([type, t]) => [
-        type,
-        db.prepare(
-          `INSERT INTO ${t.table} (rid, n, pid, grp, ${t.columns.join(', ')}) VALUES (?, ?, ?, ?${', ?'.repeat(t.columns.length)})`,
-        ),
-      ]),
-    ) as Record<IndexType, Database.Statement>;
+    const perTable = (sql: (t: (typeof INDEX_TABLES)[IndexType]) => string) =>
+      Object.fromEntries(Object.entries(INDEX_TABLES).map(([type, t]) => [type, db.prepare(sql(t))])) as Record<
+        IndexType,
+        Database.Statement
+      >;
+    this.selectIndex = perTable((t) => `SELECT n, pid, grp, ${t.columns.join(', ')} FROM ${t.table} WHERE rid = ?`);
+    for (const statement of Object.values(this.selectIndex)) statement.raw();
+    this.deleteIndexRow = perTable((t) => `DELETE FROM ${t.table} WHERE rid = ? AND n = ?`);
+    this.insertIndex = perTable(
+      (t) =>
+        `INSERT INTO ${t.table} (rid, n, pid, grp, ${t.columns.join(', ')}) VALUES (?, ?, ?, ?${', ?'.repeat(t.columns.length)})`,
+    );
     this.currentVersion = db.prepare('SELECT version FROM resources WHERE rid = ? AND deleted = 0').pluck();
   }
 
@@ -63,8 +81,7 @@ export class SqliteWriter {
    */
   replaceIndex(rid: number, resourceType: string, version: number, index: IndexEntry[]): boolean {
     if (this.currentVersion.get(rid) !== version) return false;
-    for (const statement of this.deleteIndex) statement.run(rid);
-    this.insertEntries(rid, resourceType, index);
+    this.replaceRows(rid, this.indexRows(resourceType, index));
     return true;
   }
 
@@ -74,18 +91,12 @@ export class SqliteWriter {
     // look up; were there one, the unique (type, id) index would fail the write rather than corrupt it.
     let rid =
       write.versionId === 1 ? undefined : (this.findRid.get(write.resourceType, write.id) as number | undefined);
+    const inserted = rid === undefined;
     if (rid === undefined) {
-      const inserted = this.insertResource.run(
-        write.resourceType,
-        write.id,
-        write.versionId,
-        write.lastUpdated,
-        deleted,
-      );
-      rid = Number(inserted.lastInsertRowid);
+      const result = this.insertResource.run(write.resourceType, write.id, write.versionId, write.lastUpdated, deleted);
+      rid = Number(result.lastInsertRowid);
     } else {
       this.updateResource.run(write.versionId, write.lastUpdated, deleted, rid);
-      for (const statement of this.deleteIndex) statement.run(rid);
     }
     this.insertVersion.run(
       rid,
@@ -95,21 +106,73 @@ export class SqliteWriter {
       write.method,
       write.deleted ? null : write.json,
     );
-    this.insertEntries(rid, write.resourceType, write.index);
+    const rows = this.indexRows(write.resourceType, write.index);
+    if (inserted) rows.forEach((row, n) => this.insertRow(rid, n, row));
+    else this.replaceRows(rid, rows);
   }
 
-  private insertEntries(rid: number, resourceType: string, index: IndexEntry[]): void {
+  /** Makes the rows of `rid` the given ones: equal rows stay, the others are deleted, the missing inserted. */
+  private replaceRows(rid: number, rows: IndexRow[]): void {
+    if (rows.length === 0) {
+      for (const statement of this.deleteIndex) statement.run(rid);
+      return;
+    }
+    // The current rows by content, each with the positions (`n`) it holds; and the first free position.
+    const current = new Map<string, { type: IndexType; ns: number[] }>();
+    const nextN = new Map<IndexType, number>();
+    for (const type of Object.keys(INDEX_TABLES) as IndexType[]) {
+      let free = 0;
+      for (const [n, ...columns] of this.selectIndex[type].all(rid) as [number, ...Row][]) {
+        const key = rowKey(type, columns);
+        const same = current.get(key);
+        if (same) same.ns.push(n);
+        else current.set(key, { type, ns: [n] });
+        free = Math.max(free, n + 1);
+      }
+      nextN.set(type, free);
+    }
+    const missing: IndexRow[] = [];
+    for (const row of rows) {
+      const same = current.get(rowKey(row.type, row.columns));
+      if (same && same.ns.length > 0) same.ns.pop();
+      else missing.push(row);
+    }
+    for (const { type, ns } of current.values()) for (const n of ns) this.deleteIndexRow[type].run(rid, n);
+    for (const row of missing) {
+      const n = nextN.get(row.type) as number;
+      nextN.set(row.type, n + 1);
+      this.insertRow(rid, n, row);
+    }
+  }
+
+  private insertRow(rid: number, n: number, row: IndexRow): void {
+    this.insertIndex[row.type].run(rid, n, ...row.columns);
+    if (row.date) this.dateSpans.note(row.date.pid, row.date.low, row.date.high);
+  }
+
+  private indexRows(resourceType: string, index: IndexEntry[]): IndexRow[] {
     const several = dateParamsWithSeveralEntries(index);
-    index.forEach((entry, n) => {
+    return index.map((entry) => {
       const pid = this.paramIds.ensure(resourceType, entry.param);
       const values = (COLUMN_VALUES[entry.type] as (e: IndexEntry, several: boolean) => Row)(
         entry,
         several.has(entry.param),
       );
-      this.insertIndex[entry.type].run(rid, n, pid, entry.group ?? null, ...values);
-      if (entry.type === 'date') this.dateSpans.note(pid, entry.low, entry.high);
+      const row: IndexRow = { type: entry.type, columns: [pid, entry.group ?? null, ...values] };
+      if (entry.type === 'date') row.date = { pid, low: entry.low, high: entry.high };
+      return row;
     });
   }
+}
+
+/**
+ * Equal keys mean equal rows: each column is tagged with its JavaScript type, so a value that comes back from
+ * SQLite in another type than it was written in only costs a needless rewrite, never a wrong keep.
+ */
+function rowKey(type: IndexType, columns: Row): string {
+  let key = type;
+  for (const value of columns) key += value === null ? '\u0000-' : `\u0000${typeof value}:${String(value)}`;
+  return key;
 }
 
 function dateParamsWithSeveralEntries(index: IndexEntry[]): Set<string> {

@@ -129,6 +129,74 @@ describe('SQLite adapter', () => {
     expect(fs.statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0).toBe(0);
   });
 
+  test('an update rewrites only the index rows that changed, and leaves exactly the new entries', async () => {
+    const file = path.join(dir, 'u.sqlite');
+    const store = SqliteStore.open(file, { synchronous: 'NORMAL' });
+    const code = (c: string, group?: number): IndexEntry => ({
+      type: 'token',
+      param: 'code',
+      system: 'http://loinc.org',
+      code: c,
+      text: null,
+      ...(group === undefined ? {} : { group }),
+    });
+    const day = (d: number): IndexEntry => ({ type: 'date', param: 'date', low: d, high: d + 86_399_999 });
+    const subject: IndexEntry = {
+      type: 'reference',
+      param: 'subject',
+      targetType: 'Patient',
+      targetId: 'p1',
+      url: null,
+      identifierSystem: null,
+      identifierValue: null,
+    };
+    const entries: IndexEntry[][] = [
+      [code('kept'), code('dropped'), day(0), subject, code('grouped', 0)],
+      // reordered, one code gone and one new, the date moved, a code twice, the composite group renumbered
+      [subject, code('new'), day(86_400_000), code('kept'), code('kept'), code('grouped', 1)],
+      // one date becomes two: both rows change (they are marked as several of one parameter)
+      [subject, code('new'), day(86_400_000), day(0), code('kept'), code('kept'), code('grouped', 1)],
+      [],
+    ];
+    // Every index row of the file, with its parameter by name (parameter ids differ between files).
+    const rowsOf = (db: Database.Database) =>
+      ['ix_token', 'ix_date', 'ix_reference'].flatMap((table) =>
+        (
+          db
+            .prepare(`SELECT t.*, p.code AS param FROM ${table} t JOIN search_params p ON p.pid = t.pid`)
+            .all() as Record<string, unknown>[]
+        ).map(({ pid: _pid, ...r }) => ({ table, ...r })),
+      );
+    const probe = new Database(file, { readonly: true });
+    const rows = () => rowsOf(probe);
+    const n = (code: string) => rows().find((r) => r.code === code)?.n;
+    const snapshots: ReturnType<typeof rows>[] = [];
+    const fresh: ReturnType<typeof rows>[] = [];
+    for (const [i, index] of entries.entries()) {
+      const written = version('Observation', 'o1', i + 1, index, { deleted: index.length === 0 && i > 0 });
+      await store.transaction(async (tx) => tx.writeVersion(written));
+      snapshots.push(rows());
+      // The same entries written as a new resource: the rows an update has to end with, up to their positions.
+      const other = path.join(dir, `fresh${i}.sqlite`);
+      const alone = SqliteStore.open(other, { synchronous: 'NORMAL' });
+      await alone.transaction(async (tx) => tx.writeVersion(version('Observation', 'o1', 1, index)));
+      await alone.close();
+      const db = new Database(other, { readonly: true });
+      fresh.push(rowsOf(db));
+      db.close();
+      if (i === 0) expect(n('kept')).toBe(0);
+    }
+    const withoutPosition = (all: ReturnType<typeof rows>) =>
+      all.map(({ n: _n, ...rest }) => JSON.stringify(rest)).sort();
+    snapshots.forEach((snapshot, i) => expect(withoutPosition(snapshot)).toEqual(withoutPosition(fresh[i])));
+    // The unchanged code kept its row (position 0) through the update; the second copy is a new row.
+    const keptPositions = snapshots[1].filter((r) => r.code === 'kept').map((r) => r.n);
+    expect(keptPositions).toContain(0);
+    expect(snapshots[3]).toEqual([]);
+    probe.close();
+    await store.close();
+  });
+
   test('under steady writes the WAL is rewound past its limit instead of growing without end', async () => {
     const file = path.join(dir, 'w.sqlite');
     const limit = 512 * 1024;
