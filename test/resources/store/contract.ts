@@ -29,6 +29,19 @@ export function version(
   };
 }
 
+/** The `subject` entry of a reference to Patient/`id`. */
+export function subjectEntry(id: string): IndexEntry {
+  return {
+    type: 'reference',
+    param: 'subject',
+    targetType: 'Patient',
+    targetId: id,
+    url: null,
+    identifierSystem: null,
+    identifierValue: null,
+  };
+}
+
 export function query(type: string, conditions: Condition[] = [], extra: Partial<SearchQuery> = {}): SearchQuery {
   return { resourceTypes: [type], conditions, sort: [], count: 100, total: 'accurate', ...extra };
 }
@@ -144,15 +157,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
               code: '/min',
               unit: 'beats/min',
             },
-            {
-              type: 'reference',
-              param: 'subject',
-              targetType: 'Patient',
-              targetId: 'p1',
-              url: null,
-              identifierSystem: null,
-              identifierValue: null,
-            },
+            subjectEntry('p1'),
             { type: 'uri', param: 'url', value: 'http://example.org/fhir/a/b' },
             { type: 'number', param: 'n', low: 9.5, high: 10.5 },
           ]),
@@ -464,15 +469,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         code: c,
         text: null,
       });
-      const subject = (id: string): IndexEntry => ({
-        type: 'reference',
-        param: 'subject',
-        targetType: 'Patient',
-        targetId: id,
-        url: null,
-        identifierSystem: null,
-        identifierValue: null,
-      });
+      const subject = subjectEntry;
       const flag = (on: boolean): IndexEntry => ({
         type: 'token',
         param: 'flag',

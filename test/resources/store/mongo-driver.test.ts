@@ -6,7 +6,7 @@ import { StoreConfigError } from '../../../resources/store/config-error';
 import { connectMongo } from '../../../resources/store/mongo/driver-database';
 import { resourceDocument, versionDocument } from '../../../resources/store/mongo/documents';
 import { INDEXES } from '../../../resources/store/mongo/indexes';
-import { version } from './contract';
+import { subjectEntry, version } from './contract';
 import { closedPort } from '../../support/fake-mongod';
 
 async function connectError(url: string): Promise<Error> {
@@ -63,15 +63,7 @@ describe('index list', () => {
     { type: 'token', param: 'code', system: 'http://loinc.org', code: '1234-5', text: 'glucose' },
     { type: 'date', param: 'date', low: 1000, high: 2000 },
     { type: 'quantity', param: 'value-quantity', low: 4, high: 5, system: 'u', code: 'mg', unit: 'mg' },
-    {
-      type: 'reference',
-      param: 'subject',
-      targetType: 'Patient',
-      targetId: 'p1',
-      url: null,
-      identifierSystem: null,
-      identifierValue: null,
-    },
+    subjectEntry('p1'),
     { type: 'uri', param: 'url', value: 'http://example.org' },
     { type: 'token', param: 'code-value-quantity$0', group: 0, system: 'http://loinc.org', code: '1', text: null },
   ]);

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '../../../resources/store/sqlite/sqlite-store';
 import { openStore, StoreConfigError, SQLITE_FILE_NAME } from '../../../resources/store';
 import { tempDir } from '../../support/app';
-import { describeStoreContract, version } from './contract';
+import { describeStoreContract, subjectEntry, version } from './contract';
 import type { IndexEntry } from '../../../resources/search/index-entry';
 
 describeStoreContract('SQLite', async () => {
@@ -141,15 +141,7 @@ describe('SQLite adapter', () => {
       ...(group === undefined ? {} : { group }),
     });
     const day = (d: number): IndexEntry => ({ type: 'date', param: 'date', low: d, high: d + 86_399_999 });
-    const subject: IndexEntry = {
-      type: 'reference',
-      param: 'subject',
-      targetType: 'Patient',
-      targetId: 'p1',
-      url: null,
-      identifierSystem: null,
-      identifierValue: null,
-    };
+    const subject = subjectEntry('p1');
     const entries: IndexEntry[][] = [
       [code('kept'), code('dropped'), day(0), subject, code('grouped', 0)],
       // reordered, one code gone and one new, the date moved, a code twice, the composite group renumbered
@@ -159,7 +151,7 @@ describe('SQLite adapter', () => {
       [],
     ];
     // Every index row of the file, with its parameter by name (parameter ids differ between files).
-    const rowsOf = (db: Database.Database) =>
+    const rowsOf = (db: Database.Database): Record<string, unknown>[] =>
       ['ix_token', 'ix_date', 'ix_reference'].flatMap((table) =>
         (
           db
