@@ -197,9 +197,9 @@ describe('SQLite adapter', () => {
     let walMax = 0;
     let written = 0;
     const deadline = Date.now() + 20_000;
-    // Writers that never let the queue run dry, as a busy server's would, until the WAL has carried 16 limits.
+    // Writers that never let the queue run dry, as a busy server's would, until the WAL has carried 24 limits.
     const writer = async (w: number): Promise<void> => {
-      for (let i = 0; size(file) < 16 * limit && Date.now() < deadline; i++) {
+      for (let i = 0; size(file) < 24 * limit && Date.now() < deadline; i++) {
         const json = JSON.stringify({ resourceType: 'Patient', id: `w${w}-${i}`, text: 'x'.repeat(400) });
         await store.transaction(async (tx) => tx.writeVersion(version('Patient', `w${w}-${i}`, 1, [], { json })));
         written++;
@@ -211,9 +211,10 @@ describe('SQLite adapter', () => {
     const probe = new Database(file, { readonly: true });
     expect((probe.prepare('SELECT count(*) AS n FROM resources').get() as { n: number }).n).toBe(written);
     probe.close();
-    // Without the rewinding the WAL is as large as everything written (16 limits and more).
-    expect(size(file)).toBeGreaterThanOrEqual(16 * limit);
-    expect(walMax).toBeLessThan(6 * limit);
+    // Without the rewinding the WAL is as large as everything written (24 limits and more); with it, it overshoots
+    // its limit only by what commits while a checkpoint round runs.
+    expect(size(file)).toBeGreaterThanOrEqual(24 * limit);
+    expect(walMax).toBeLessThan(10 * limit);
   }, 30_000);
 
   test('when the checkpointer thread dies, the writer checkpoints by itself again and writes go on', async () => {
