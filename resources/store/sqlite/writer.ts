@@ -166,12 +166,16 @@ export class SqliteWriter {
 }
 
 /**
- * Equal keys mean equal rows: each column is tagged with its JavaScript type, so a value that comes back from
- * SQLite in another type than it was written in only costs a needless rewrite, never a wrong keep.
+ * Equal keys mean equal rows. Each column is tagged with its JavaScript type, so a value that comes back from
+ * SQLite in another type than it was written in only costs a needless rewrite, never a wrong keep; and with its
+ * length, so no text, whatever characters it holds, reads as the boundary between two columns.
  */
 function rowKey(type: IndexType, columns: Row): string {
   let key = type;
-  for (const value of columns) key += value === null ? '\u0000-' : `\u0000${typeof value}:${String(value)}`;
+  for (const value of columns) {
+    const text = value === null ? '' : String(value);
+    key += `|${value === null ? 'null' : typeof value}${text.length}:${text}`;
+  }
   return key;
 }
 
