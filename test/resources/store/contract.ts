@@ -552,6 +552,19 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         code('component-code-value-quantity$0', '8462-4', 1),
         mmHg('component-code-value-quantity$1', diastolic, 1),
       ];
+      /** A code-and-quantity composite condition on `param`: its code, and its quantity compared by `prefix`. */
+      const codeQuantity = (param: string, codeValue: string, prefix: 'eq' | 'gt', value: number): Condition => ({
+        kind: 'composite',
+        param,
+        values: [
+          {
+            components: [
+              { kind: 'token', param: `${param}$0`, values: [{ code: codeValue }] },
+              { kind: 'quantity', param: `${param}$1`, values: [{ prefix, low: value - 0.5, high: value + 0.5 }] },
+            ],
+          },
+        ],
+      });
 
       beforeEach(async () => {
         await write(
@@ -628,22 +641,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       });
 
       test('composite: every component matches within the same group', async () => {
-        const composite = (codeValue: string, prefix: 'eq' | 'gt', value: number): Condition => ({
-          kind: 'composite',
-          param: 'component-code-value-quantity',
-          values: [
-            {
-              components: [
-                { kind: 'token', param: 'component-code-value-quantity$0', values: [{ code: codeValue }] },
-                {
-                  kind: 'quantity',
-                  param: 'component-code-value-quantity$1',
-                  values: [{ prefix, low: value - 0.5, high: value + 0.5 }],
-                },
-              ],
-            },
-          ],
-        });
+        const composite = (codeValue: string, prefix: 'eq' | 'gt', value: number): Condition =>
+          codeQuantity('component-code-value-quantity', codeValue, prefix, value);
         expect(await search('Observation', [composite('8480-6', 'gt', 100)])).toEqual(['bp1', 'bp2']);
         expect(await search('Observation', [composite('8480-6', 'gt', 140)])).toEqual(['bp2']);
         expect(await search('Observation', [composite('8480-6', 'eq', 80)])).toEqual([]);
@@ -663,18 +662,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
             mmHg('component-code-value-quantity$1', 130, 0),
           ]),
         );
-        const combo = (codeValue: string, prefix: 'eq' | 'gt', value: number): Condition => ({
-          kind: 'composite',
-          param: 'combo',
-          values: [
-            {
-              components: [
-                { kind: 'token', param: 'combo$0', values: [{ code: codeValue }] },
-                { kind: 'quantity', param: 'combo$1', values: [{ prefix, low: value - 0.5, high: value + 0.5 }] },
-              ],
-            },
-          ],
-        });
+        const combo = (codeValue: string, prefix: 'eq' | 'gt', value: number): Condition =>
+          codeQuantity('combo', codeValue, prefix, value);
         const unions = { Observation: { combo: ['code-value-quantity', 'component-code-value-quantity'] } };
         const find = async (condition: Condition) =>
           ids((await store.search(query('Observation', [condition], { unions }))).entries);
