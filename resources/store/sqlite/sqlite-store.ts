@@ -85,6 +85,8 @@ export class SqliteStore implements ResourceStore {
   private readonly control: ControlStatements;
   /** Descriptor of the WAL file when acknowledged writes must be on disk (synchronous FULL), else undefined. */
   private readonly walFd: number | undefined;
+  /** Past this size the checkpointer rewinds the WAL, and SQLite cuts its file back to it. */
+  private readonly walLimitBytes: number;
   private queue: QueuedWork[] = [];
   private flushing = false;
   private syncing = 0;
@@ -106,7 +108,8 @@ export class SqliteStore implements ResourceStore {
     // a statement journal, which otherwise spills to a temp file and costs two pwrite calls per page.
     this.writer.pragma('temp_store = MEMORY');
     // When the WAL is rewound, its file is cut back to this size instead of keeping its largest size on disk.
-    this.writer.pragma(`journal_size_limit = ${options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES}`);
+    this.walLimitBytes = options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES;
+    this.writer.pragma(`journal_size_limit = ${this.walLimitBytes}`);
     migrate(this.writer);
     // fsync applies to the file, so our own descriptor flushes the frames SQLite wrote to the WAL.
     this.walFd = options.synchronous === 'NORMAL' ? undefined : fs.openSync(`${file}-wal`, 'r');
@@ -147,7 +150,7 @@ export class SqliteStore implements ResourceStore {
       store.startCheckpointer({
         file,
         intervalMs: options.checkpointIntervalMs ?? 100,
-        walLimitBytes: options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES,
+        walLimitBytes: store.walLimitBytes,
       }),
     ]);
     store.searchPool = pool;
