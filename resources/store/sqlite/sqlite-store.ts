@@ -3,7 +3,7 @@
 // one COMMIT, each isolated in its own SAVEPOINT so a failing one rolls back alone. Durability: SQLite runs
 // with synchronous=NORMAL and the store itself fdatasyncs the WAL after each COMMIT on libuv's thread pool,
 // acknowledging the group only then; so the disk flush never blocks the event loop, and the next group is
-// prepared while the previous one syncs. Reads use a second connection, which sees committed data only;
+// written and committed while the previous one syncs. Reads use a second connection, which sees committed data only;
 // searches, which may be slow, run on worker threads with connections of their own when the store has a pool.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -69,6 +69,12 @@ const DEFAULT_WAL_LIMIT_BYTES = 256 * 1024 * 1024;
 
 /** SQLite's default: without the checkpointer thread, the writer checkpoints after commits past this WAL size. */
 const WRITER_AUTOCHECKPOINT_PAGES = 1000;
+
+/**
+ * Groups whose WAL sync may be pending at once: the next group writes while the last one syncs, and the
+ * syncs, which run on libuv's thread pool, leave its other threads to gzip and file reads.
+ */
+const MAX_SYNCS_IN_FLIGHT = 2;
 
 /** Upper bound on transactions sharing one commit, so a burst cannot hold the write lock for long. */
 const MAX_GROUP = 256;
@@ -237,7 +243,9 @@ export class SqliteStore implements ResourceStore {
 
   private holdWrites(): Promise<void> {
     this.held = true;
-    return this.flushing ? new Promise((resolve) => this.idleWaiters.push(resolve)) : Promise.resolve();
+    return this.flushing || this.syncing > 0
+      ? new Promise((resolve) => this.idleWaiters.push(resolve))
+      : Promise.resolve();
   }
 
   private releaseWrites(): void {
@@ -246,7 +254,7 @@ export class SqliteStore implements ResourceStore {
   }
 
   private scheduleFlush(): void {
-    if (this.flushing || this.held) return;
+    if (this.flushing || this.held || this.syncing >= MAX_SYNCS_IN_FLIGHT) return;
     this.flushing = true;
     setImmediate(() => void this.flush());
   }
@@ -287,13 +295,16 @@ export class SqliteStore implements ResourceStore {
       this.settle(settled);
       return;
     }
-    // Acknowledge only once the WAL is on disk. The event loop keeps serving meanwhile, and the requests that
-    // arrive during the sync form the next, larger group.
+    // Acknowledge only once the WAL is on disk. The next group may begin and commit meanwhile: its frames
+    // follow these in the WAL, and its own sync, issued later, covers both.
     this.syncing++;
+    this.flushing = false;
+    if (this.queue.length > 0) this.scheduleFlush();
     fs.fdatasync(this.walFd, (error) => {
       this.syncing--;
       for (const s of settled) (error || !s.ok ? s.item.reject : s.item.resolve)(error ?? s.value);
-      this.afterFlush();
+      this.wakeIdleWaiters();
+      if (this.queue.length > 0) this.scheduleFlush();
     });
   }
 
@@ -311,7 +322,13 @@ export class SqliteStore implements ResourceStore {
 
   private afterFlush(): void {
     this.flushing = false;
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
+    this.wakeIdleWaiters();
     if (this.queue.length > 0) this.scheduleFlush();
+  }
+
+  /** A hold waits until no group is writing or syncing. */
+  private wakeIdleWaiters(): void {
+    if (this.flushing || this.syncing > 0) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 }

@@ -115,6 +115,43 @@ describe('SQLite adapter', () => {
     await store.close();
   });
 
+  test('the next group commits while the last one syncs; each is acknowledged only after its own sync', async () => {
+    const store = SqliteStore.open(path.join(dir, 's.sqlite'));
+    // The WAL syncs are held back here and let through one by one, in an order of the test's choosing.
+    const pendingSyncs: (() => void)[] = [];
+    const realSync = fs.fdatasync;
+    const spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, done: fs.NoParamCallback) => {
+      pendingSyncs.push(() => realSync(fd, done));
+    }) as typeof fs.fdatasync);
+    const acknowledged: string[] = [];
+    const create = (id: string) =>
+      store.transaction(async (tx) => tx.writeVersion(version('Patient', id, 1))).then(() => acknowledged.push(id));
+    try {
+      const a = create('a');
+      await waitFor(() => pendingSyncs.length === 1);
+      const b = create('b');
+      await waitFor(() => pendingSyncs.length === 2);
+      expect(await store.readCurrent('Patient', 'b')).toBeDefined();
+      const c = create('c');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(pendingSyncs).toHaveLength(2); // two syncs at most: c waits for one to end
+      expect(acknowledged).toEqual([]);
+      pendingSyncs[1]();
+      await b;
+      expect(acknowledged).toEqual(['b']);
+      await waitFor(() => pendingSyncs.length === 3);
+      pendingSyncs[2]();
+      await c;
+      expect(acknowledged).toEqual(['b', 'c']);
+      pendingSyncs[0]();
+      await a;
+      expect(acknowledged).toEqual(['b', 'c', 'a']);
+    } finally {
+      spy.mockRestore();
+      await store.close();
+    }
+  });
+
   test('the background checkpointer copies the WAL into the database file and truncates it on close', async () => {
     const file = path.join(dir, 'd.sqlite');
     const store = await SqliteStore.openWithCheckpointer(file, { checkpointIntervalMs: 20 });
@@ -256,3 +293,11 @@ describe('SQLite adapter', () => {
     ).rejects.toThrow(StoreConfigError);
   });
 });
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
