@@ -1,10 +1,11 @@
 // Bulk ingest for the search suite: the directory in one transaction, then patient records grouped into
-// transaction Bundles of about `entriesPerBundle` entries (several records each), a few Bundles in flight,
-// sent with `Prefer: return=minimal`. Keeps only what the search phases need to pick query values.
-import type { Bundle, Observation, Patient, Resource } from '@medplum/fhirtypes';
+// transaction Bundles of about `entriesPerBundle` entries (several records each, built before the clock
+// starts: prebuilt-bundles.ts), a few Bundles in flight, sent with `Prefer: return=minimal`. Keeps only what the search phases need to pick query values.
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import http from 'node:http';
-import { localReference, serverReferences, toTransactionBundle } from './bundle';
-import { generateDirectory, generatePatientRecords, type PatientRecord } from './generator';
+import { serverReferences, toTransactionBundle } from './bundle';
+import { generateDirectory, generatePatientRecords } from './generator';
+import { prebuildBundles, type PrebuiltBundle, type RecordSketch } from './prebuilt-bundles';
 import { performance } from 'node:perf_hooks';
 import { LatencyHistogram } from './histogram';
 import { sendRequest, type ErrorSample, type HttpResponse, type LoadResult, type RequestSpec } from './load';
@@ -39,37 +40,24 @@ export async function seedInBatches(
   options: { seed: number; patients: number; concurrency: number; entriesPerBundle: number },
 ): Promise<BatchSeedResult> {
   const known = await createDirectory(target, generateDirectory(options.seed).resources);
-  const generated = generatePatientRecords(options.seed, options.patients);
+  const prebuilt = prebuildBundles(generatePatientRecords(options.seed, options.patients), {
+    entriesPerBundle: options.entriesPerBundle,
+    known,
+  });
   const patients: SeededPatient[] = [];
   const codeCounts = new Map<string, number>();
   let resourceCount = 0;
-  let done = false;
-  let bundles = 0;
-  const nextBatch = (): PatientRecord[] => {
-    const batch: PatientRecord[] = [];
-    let entries = 0;
-    while (!done && entries < options.entriesPerBundle) {
-      const next = generated.next();
-      if (next.done) {
-        done = true;
-        break;
-      }
-      batch.push(next.value);
-      entries += next.value.resources.length;
-    }
-    return batch;
-  };
+  let next = 0;
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
   const histogram = new LatencyHistogram();
   const statusCounts: Record<string, number> = {};
   const errorSamples: ErrorSample[] = [];
   const started = performance.now();
-  const send = async (batch: PatientRecord[]) => {
-    const resources = batch.flatMap((r) => r.resources);
+  const send = async (bundle: PrebuiltBundle) => {
     const spec: RequestSpec = {
       method: 'POST',
       path: target.basePath,
-      body: JSON.stringify(toTransactionBundle(resources, known)),
+      body: bundle.body,
       headers: { 'Content-Type': FHIR_JSON, Accept: FHIR_JSON, Prefer: 'return=minimal' },
     };
     const begin = performance.now();
@@ -90,9 +78,9 @@ export async function seedInBatches(
       errorSamples.push({ status: response.status, method: 'POST', path: target.basePath, detail });
       return;
     }
-    const created = serverReferences(resources, parseBundle(response));
+    const created = serverReferences(bundle.locals, parseBundle(response));
     resourceCount += created.size;
-    for (const record of batch) {
+    for (const record of bundle.records) {
       const summary = summarize(record, created);
       if (!summary) continue;
       patients.push(summary);
@@ -100,10 +88,7 @@ export async function seedInBatches(
     }
   };
   const worker = async () => {
-    for (let batch = nextBatch(); batch.length > 0; batch = nextBatch()) {
-      bundles++;
-      await send(batch);
-    }
+    while (next < prebuilt.length) await send(prebuilt[next++]);
   };
   try {
     await Promise.all(Array.from({ length: options.concurrency }, worker));
@@ -124,23 +109,16 @@ export async function seedInBatches(
   if (patients.length === 0 && options.patients > 0) {
     throw new Error(`no patient record could be seeded: ${JSON.stringify(load.errorSamples, null, 1)}`);
   }
-  return { patients, resourceCount, codeCounts, load, bundles };
+  return { patients, resourceCount, codeCounts, load, bundles: prebuilt.length };
 }
 
-function summarize(record: PatientRecord, created: ReadonlyMap<string, string>): SeededPatient | undefined {
-  const ref = created.get(localReference(record.patient));
+function summarize(record: RecordSketch, created: ReadonlyMap<string, string>): SeededPatient | undefined {
+  const ref = created.get(record.patient);
   if (!ref) return undefined;
-  const patient: Patient = record.patient;
-  const observations: SeededObservation[] = [];
-  for (const resource of record.resources) {
-    if (resource.resourceType !== 'Observation') continue;
-    const obs = resource as Observation;
-    const code = obs.code?.coding?.[0]?.code;
-    if (code && obs.effectiveDateTime && created.has(localReference(obs))) {
-      observations.push({ code, date: obs.effectiveDateTime });
-    }
-  }
-  return { ref, family: patient.name?.[0]?.family ?? '', observations };
+  const observations = record.observations
+    .filter((o) => created.has(o.local))
+    .map(({ code, date }) => ({ code, date }));
+  return { ref, family: record.family, observations };
 }
 
 async function createDirectory(target: Target, resources: Resource[]): Promise<Map<string, string>> {
