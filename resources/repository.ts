@@ -104,7 +104,7 @@ export class Repository {
    * passed, undefined for each that failed.
    */
   async prepareAhead(resources: Resource[]): Promise<(IndexEntry[] | undefined)[]> {
-    const prepared = await Promise.all(resources.map((r) => this.services.preparer.prepare(r)));
+    const prepared = await this.services.preparer.prepareMany(resources);
     return prepared.map((p) => (hasErrors(p.issues) ? undefined : p.index));
   }
 

@@ -22,6 +22,8 @@ export interface SearchParameterChange {
 
 export interface WritePreparer {
   prepare(resource: Resource): Promise<PreparedWrite>;
+  /** The same for many resources (a transaction Bundle's), in order; cheaper than one call each. */
+  prepareMany(resources: Resource[]): Promise<PreparedWrite[]>;
   /** Validation only, with extra profiles ($validate). */
   validate(resource: Resource, profiles: string[]): Promise<OperationOutcomeIssue[]>;
   /** Makes the preparer's registries follow a change the main registry has already applied. */
@@ -62,6 +64,10 @@ export class InlinePreparer implements WritePreparer {
 
   async prepare(resource: Resource): Promise<PreparedWrite> {
     return prepareWrite(this.registry, resource);
+  }
+
+  async prepareMany(resources: Resource[]): Promise<PreparedWrite[]> {
+    return resources.map((resource) => prepareWrite(this.registry, resource));
   }
 
   async validate(resource: Resource, profiles: string[]): Promise<OperationOutcomeIssue[]> {

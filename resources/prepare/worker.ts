@@ -10,6 +10,7 @@ import { applySearchParameterChange, prepareWrite, type SearchParameterChange } 
 
 export type WorkerMessage =
   | { kind: 'prepare' | 'validate'; json: string; profiles?: string[] }
+  | { kind: 'prepare-many'; json: string }
   | { kind: 'search-parameters'; change: SearchParameterChange };
 
 export type WorkerRequest = WorkerMessage & { id: number };
@@ -24,6 +25,9 @@ function answer(request: WorkerRequest): unknown {
   if (request.kind === 'search-parameters') {
     applySearchParameterChange(registry, request.change);
     return null;
+  }
+  if (request.kind === 'prepare-many') {
+    return (JSON.parse(request.json) as Resource[]).map((resource) => prepareWrite(registry, resource));
   }
   const resource = JSON.parse(request.json) as Resource;
   return request.kind === 'prepare'

@@ -36,6 +36,16 @@ test('prepare and validate give the same issues and index entries as inline', as
   expect(prepared.index.some((e) => e.param === 'subject')).toBe(true);
 });
 
+test('prepareMany answers a Bundle-sized list, in chunks, in order, as inline does', async () => {
+  const resources = Array.from({ length: 123 }, (_, i) => samples[i % samples.length]);
+  const prepared = await pool.prepareMany(resources);
+  expect(prepared).toHaveLength(123);
+  expect(prepared).toEqual(await inline.prepareMany(resources));
+  expect(prepared[2].issues.length).toBeGreaterThan(0);
+  expect(prepared[121].index.some((e) => e.param === 'subject')).toBe(true);
+  expect(await pool.prepareMany([])).toEqual([]);
+});
+
 test('many requests in flight are answered each with its own result', async () => {
   const results = await Promise.all(
     Array.from({ length: 200 }, (_, i) =>
