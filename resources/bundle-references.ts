@@ -6,19 +6,33 @@ import type { Resource } from '@medplum/fhirtypes';
 
 export const isConditionalReference = (reference: string): boolean => /^[A-Z][A-Za-z]+\?/.test(reference);
 
-/** Returns a copy of the resource with mapped references replaced; unmapped ones are kept. */
+/**
+ * Returns the resource with mapped references replaced; unmapped ones are kept. The input is never changed:
+ * objects and arrays on the way to a replaced string are copied, the rest is shared (a Bundle's resources
+ * are mostly codes and values, and copying them all was a tenth of a bulk ingest's garbage).
+ */
 export function rewriteReferences(resource: Resource, mapping: ReadonlyMap<string, string>): Resource {
   if (mapping.size === 0) return resource;
   return rewrite(resource, mapping, '') as Resource;
 }
 
 function rewrite(value: unknown, mapping: ReadonlyMap<string, string>, key: string): unknown {
-  if (Array.isArray(value)) return value.map((item) => rewrite(item, mapping, key));
   if (typeof value === 'string') return rewriteString(value, mapping, key);
   if (typeof value !== 'object' || value === null) return value;
-  const result: Record<string, unknown> = {};
-  for (const [childKey, child] of Object.entries(value)) result[childKey] = rewrite(child, mapping, childKey);
-  return result;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const rewritten = rewrite(item, mapping, key);
+      if (rewritten !== item) (copy ??= [...value])[i] = rewritten;
+    });
+    return copy ?? value;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (const [childKey, child] of Object.entries(value)) {
+    const rewritten = rewrite(child, mapping, childKey);
+    if (rewritten !== child) (copy ??= { ...value })[childKey] = rewritten;
+  }
+  return copy ?? value;
 }
 
 function rewriteString(value: string, mapping: ReadonlyMap<string, string>, key: string): string {
