@@ -1,9 +1,10 @@
 // Bulk ingest for the search suite: the directory in one transaction, then patient records grouped into
 // transaction Bundles of about `entriesPerBundle` entries (several records each, built before the clock
-// starts: prebuilt-bundles.ts), a few Bundles in flight, sent with `Prefer: return=minimal`. Keeps only what the search phases need to pick query values.
+// starts: prebuilt-bundles.ts), a few Bundles in flight, sent with `Prefer: return=minimal`. Keeps only what
+// the search phases need to pick query values.
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import http from 'node:http';
-import { serverReferences, toTransactionBundle } from './bundle';
+import { localReference, serverReferences, toTransactionBundle } from './bundle';
 import { generateDirectory, generatePatientRecords } from './generator';
 import { prebuildBundles, type PrebuiltBundle, type RecordSketch } from './prebuilt-bundles';
 import { performance } from 'node:perf_hooks';
@@ -133,7 +134,7 @@ async function createDirectory(target: Target, resources: Resource[]): Promise<M
     if (!isOk(response.status)) {
       throw new Error(`directory transaction failed with HTTP ${response.status}: ${response.body.toString('utf8')}`);
     }
-    return serverReferences(resources, parseBundle(response));
+    return serverReferences(resources.map(localReference), parseBundle(response));
   } finally {
     agent.destroy();
   }

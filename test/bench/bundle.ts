@@ -40,19 +40,19 @@ export function referenceFromLocation(location: string): string | undefined {
 }
 
 /**
- * Local reference -> server reference for each entry of a transaction response, matched to the request (its
- * resources, or their local references) by
- * position (as FHIR requires). Entries without a usable location or resource id are left out.
+ * Local reference -> server reference for each entry of a transaction response, matched by position (as FHIR
+ * requires) to the local references of the request's entries. Entries without a usable location or resource
+ * id are left out.
  */
-export function serverReferences(requested: readonly (Resource | string)[], response: Bundle): Map<string, string> {
+export function serverReferences(locals: readonly string[], response: Bundle): Map<string, string> {
   const result = new Map<string, string>();
   response.entry?.forEach((entry, i) => {
-    const local = requested[i];
+    const local = locals[i];
     if (!local) return;
     const fromLocation = entry.response?.location ? referenceFromLocation(entry.response.location) : undefined;
     const fromResource = entry.resource?.id ? `${entry.resource.resourceType}/${entry.resource.id}` : undefined;
     const server = fromLocation ?? fromResource;
-    if (server) result.set(typeof local === 'string' ? local : localReference(local), server);
+    if (server) result.set(local, server);
   });
   return result;
 }

@@ -79,7 +79,8 @@ async function createDirectory(
   resources: Resource[],
 ): Promise<{ known: Map<string, string>; mode: SeedResult['mode'] }> {
   const response = await sendRequest(agent, target, transactionRequest(target, resources, new Map()));
-  if (isOk(response.status)) return { known: serverReferences(resources, parseBundle(response)), mode: 'transaction' };
+  if (isOk(response.status))
+    return { known: serverReferences(resources.map(localReference), parseBundle(response)), mode: 'transaction' };
   if (!TRANSACTION_UNSUPPORTED.has(response.status)) throw httpFailure('directory transaction', response);
   const known = new Map<string, string>();
   await createInOrder(agent, target, resources, known);
@@ -104,7 +105,9 @@ function seedByTransactions(
       const spec = transactionRequest(target, record.resources, known);
       spec.onResponse = (response) => {
         if (!isOk(response.status)) return;
-        records.push(seededRecord(record, serverReferences(record.resources, parseBundle(response)), known));
+        records.push(
+          seededRecord(record, serverReferences(record.resources.map(localReference), parseBundle(response)), known),
+        );
       };
       return spec;
     },
