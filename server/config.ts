@@ -2,6 +2,7 @@
 // lists the same names and defaults; keep the two in step.
 import os from 'node:os';
 import path from 'node:path';
+import { DEFAULT_READ_CACHE_BYTES } from '../resources/store';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type SqliteSynchronous = 'FULL' | 'NORMAL';
@@ -30,6 +31,8 @@ export interface Config {
   searchWorkers: number;
   /** A search running longer is refused with 400 too-costly. */
   searchTimeoutMs: number;
+  /** Embedded store: memory for current versions kept for reads by id; 0 keeps none. */
+  readCacheBytes: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -58,6 +61,7 @@ export function loadConfig(env: Env = process.env): Config {
     // One per core: searches are read-only and SQLite serves concurrent readers, so each core can run one.
     searchWorkers: integer(env, 'SEARCH_WORKERS', Math.max(1, os.availableParallelism()), 0, 64),
     searchTimeoutMs: integer(env, 'SEARCH_TIMEOUT_MS', 10_000, 1, 3_600_000),
+    readCacheBytes: byteSize(env, 'READ_CACHE_SIZE', DEFAULT_READ_CACHE_BYTES),
   };
 }
 

@@ -11,6 +11,8 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
+  /** Whether lines of this level are written, so callers can skip gathering their fields. */
+  writes(level: Exclude<LogLevel, 'silent'>): boolean;
 }
 
 export function createLogger(level: LogLevel, write: (line: string) => void = defaultWrite): Logger {
@@ -18,7 +20,13 @@ export function createLogger(level: LogLevel, write: (line: string) => void = de
     if (RANK[at] < RANK[level]) return;
     write(JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...fields }) + '\n');
   };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+  return {
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    writes: (at) => RANK[at] >= RANK[level],
+  };
 }
 
 function defaultWrite(line: string): void {

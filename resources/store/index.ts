@@ -5,6 +5,7 @@ import type { ResourceStore } from './port';
 import { connectMongo } from './mongo/driver-database';
 import { ensureIndexes } from './mongo/indexes';
 import { MongoStore } from './mongo/mongo-store';
+import { DEFAULT_READ_CACHE_BYTES } from './sqlite/current-cache';
 import { SqliteStore } from './sqlite/sqlite-store';
 import { StoreConfigError } from './config-error';
 
@@ -22,7 +23,11 @@ export interface StoreSettings {
   mongodbServerSelectionMs?: number;
   /** Development only: accept a standalone MongoDB server, whose writes are not atomic across documents. */
   mongodbAllowStandalone?: boolean;
+  /** SQLite: memory for current versions kept for reads by id; 0 keeps none (default DEFAULT_READ_CACHE_BYTES). */
+  readCacheBytes?: number;
 }
+
+export { DEFAULT_READ_CACHE_BYTES };
 
 export const SQLITE_FILE_NAME = 'hms.sqlite';
 
@@ -45,5 +50,6 @@ export async function openStore(settings: StoreSettings): Promise<ResourceStore>
     synchronous: settings.sqliteSynchronous,
     searchWorkers: settings.searchWorkers,
     searchTimeoutMs: settings.searchTimeoutMs,
+    readCacheBytes: settings.readCacheBytes,
   });
 }

@@ -26,20 +26,23 @@ export type FhirEdge = (req: IncomingMessage, res: ServerResponse, path: string,
 
 export function createFhirEdge(options: FhirEdgeOptions): FhirEdge {
   const { logger } = options;
+  const logsRequests = logger.writes('info');
   return (req, res, path, query) => {
     const started = process.hrtime.bigint();
     const requestId = requestIdOf(req.headers);
     res.setHeader('X-Request-Id', requestId);
     const context = { requestId, route: 'unmatched' };
-    res.on('finish', () => {
-      logRequest(logger, {
-        requestId,
-        method: req.method ?? '',
-        route: context.route,
-        status: res.statusCode,
-        started,
+    if (logsRequests) {
+      res.on('finish', () => {
+        logRequest(logger, {
+          requestId,
+          method: req.method ?? '',
+          route: context.route,
+          status: res.statusCode,
+          started,
+        });
       });
-    });
+    }
     handle(options, req, res, path, query, context).catch((error: unknown) => {
       req.resume();
       const known = error instanceof FhirError ? error : clientError(error);

@@ -18,6 +18,7 @@ test('defaults are safe and local', () => {
     shutdownTimeoutMs: 10_000,
     searchWorkers: Math.max(1, os.availableParallelism()),
     searchTimeoutMs: 10_000,
+    readCacheBytes: 64 * 1024 * 1024,
   });
 });
 
@@ -38,6 +39,8 @@ test('values are parsed and normalized', () => {
   expect(loadConfig({ HOST: '0.0.0.0' }).baseUrl).toBe('http://localhost:8080/fhir');
   expect(loadConfig({ MAX_BODY_SIZE: '512k' }).maxBodyBytes).toBe(512 * 1024);
   expect(loadConfig({ MAX_BODY_SIZE: '1000' }).maxBodyBytes).toBe(1000);
+  expect(loadConfig({ READ_CACHE_SIZE: '0' }).readCacheBytes).toBe(0);
+  expect(loadConfig({ READ_CACHE_SIZE: '256mb' }).readCacheBytes).toBe(256 * 1024 * 1024);
 });
 
 test.each([
@@ -45,6 +48,7 @@ test.each([
   [{ PORT: '70000' }, /PORT must be an integer between 0 and 65535/],
   [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
   [{ MAX_BODY_SIZE: 'big' }, /MAX_BODY_SIZE must be a size/],
+  [{ READ_CACHE_SIZE: '-1' }, /READ_CACHE_SIZE must be a size/],
   [{ SQLITE_SYNCHRONOUS: 'OFF' }, /SQLITE_SYNCHRONOUS must be one of FULL, NORMAL/],
   [{ SEARCH_TIMEOUT_MS: '0' }, /SEARCH_TIMEOUT_MS must be an integer between 1 and/],
   [{ SEARCH_WORKERS: '-1' }, /SEARCH_WORKERS must be an integer between 0 and 64/],
@@ -62,6 +66,7 @@ test('the logger writes one JSON line per event and respects the level', () => {
   logger.error('also');
   expect(lines).toHaveLength(2);
   expect(JSON.parse(lines[0])).toMatchObject({ level: 'warn', msg: 'shown', status: 500 });
+  expect([logger.writes('info'), logger.writes('warn'), logger.writes('error')]).toEqual([false, true, true]);
   expect(lines[0].endsWith('\n')).toBe(true);
 });
 

@@ -74,3 +74,17 @@ test('an unexpected error is a 500 OperationOutcome with the request id, logged 
   expect(lines.join('')).not.toContain('some-id');
   expect(lines.join('')).not.toContain('disk on fire');
 });
+
+test('below info no request lines are written, and requests are still answered', async () => {
+  const quiet: string[] = [];
+  const warnOnly = createRequestListener({
+    services,
+    baseUrl: BASE_URL,
+    maxBodyBytes: 1024 * 1024,
+    logger: createLogger('warn', (l) => quiet.push(l)),
+  });
+  const response = await request(warnOnly).get('/fhir/Patient/not-there');
+  expect(response.status).toBe(404);
+  expect(response.headers['x-request-id']).toBeTruthy();
+  expect(quiet).toEqual([]);
+});

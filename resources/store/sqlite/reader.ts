@@ -80,6 +80,11 @@ export class SqliteReader implements StoreReader {
   }
 
   async readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    return this.readCurrentNow(resourceType, id);
+  }
+
+  /** readCurrent without a promise, for callers that must act in the same synchronous step as the read. */
+  readCurrentNow(resourceType: string, id: string): StoredVersion | undefined {
     const row = this.current.get(resourceType, id) as VersionRow | undefined;
     return row && toVersion(row);
   }

@@ -22,6 +22,7 @@ import type {
 } from '../port';
 import type { CheckpointerData } from './checkpointer';
 import { CheckpointerThread } from './checkpointer-thread';
+import { CurrentVersionCache, DEFAULT_READ_CACHE_BYTES } from './current-cache';
 import { DateSpans } from './date-spans';
 import { ParamIds } from './param-ids';
 import { openReadConnection } from './read-connection';
@@ -42,6 +43,8 @@ export interface SqliteStoreOptions {
   searchWorkers?: number;
   /** A search through the workers that takes longer is refused with 400 too-costly. */
   searchTimeoutMs?: number;
+  /** Memory for current versions kept for reads by id (CurrentVersionCache); 0 keeps none. */
+  readCacheBytes?: number;
 }
 
 interface ControlStatements {
@@ -102,6 +105,9 @@ export class SqliteStore implements ResourceStore {
   private held = false;
   private idleWaiters: (() => void)[] = [];
   private searchPool: SearchPool | undefined;
+  private readonly cache: CurrentVersionCache | undefined;
+  /** Resources written by the group being committed, forgotten by the cache once it commits. */
+  private touched: StoredVersion[] = [];
 
   private constructor(file: string, options: SqliteStoreOptions) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -139,8 +145,13 @@ export class SqliteStore implements ResourceStore {
       readVersion: (t, id, v) => writerReads.readVersion(t, id, v),
       history: (q) => writerReads.history(q),
       search: (q) => writerReads.search(q),
-      writeVersion: async (w: VersionWrite) => rowWriter.write(w),
+      writeVersion: async (w: VersionWrite) => {
+        rowWriter.write(w);
+        if (this.cache) this.touched.push(w);
+      },
     };
+    const cacheBytes = options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES;
+    this.cache = cacheBytes > 0 ? new CurrentVersionCache(this.writer, cacheBytes) : undefined;
   }
 
   static open(file: string, options: SqliteStoreOptions = {}): SqliteStore {
@@ -177,8 +188,15 @@ export class SqliteStore implements ResourceStore {
     this.checkpointer = checkpointer;
   }
 
-  readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {
-    return this.reader.readCurrent(resourceType, id);
+  async readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    const { cache } = this;
+    if (!cache) return this.reader.readCurrentNow(resourceType, id);
+    const cached = cache.get(resourceType, id);
+    if (cached) return cached;
+    // Read and remember in one synchronous step, so no commit can slip in between and leave it stale.
+    const stored = this.reader.readCurrentNow(resourceType, id);
+    if (stored) cache.remember(stored);
+    return stored;
   }
 
   readVersion(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
@@ -288,9 +306,11 @@ export class SqliteStore implements ResourceStore {
     } catch (error) {
       if (this.writer.inTransaction) control.rollback.run();
       this.forgetRolledBack();
+      this.forgetTouched();
       this.settle(settled.map((s) => ({ ...s, ok: false, value: error })));
       return;
     }
+    this.forgetTouched();
     if (this.walFd === undefined) {
       this.settle(settled);
       return;
@@ -312,6 +332,12 @@ export class SqliteStore implements ResourceStore {
   private settle(settled: Settled[]): void {
     for (const s of settled) (s.ok ? s.item.resolve : s.item.reject)(s.value);
     this.afterFlush();
+  }
+
+  /** Right after COMMIT, in the same synchronous step: the cache must not serve what the group replaced. */
+  private forgetTouched(): void {
+    for (const w of this.touched) this.cache?.forget(w.resourceType, w.id);
+    this.touched = [];
   }
 
   /** Ids and spans cached by a transaction that rolled back are not in the file. */
