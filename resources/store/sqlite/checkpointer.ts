@@ -6,7 +6,8 @@
 // before a checkpoint ends, so the file grew without limit (1.7 GB in 40 s of creates). Once the WAL passes
 // its limit and a checkpoint has caught up, this worker asks the store to hold new write groups (`pause`),
 // copies the few frames committed since (`paused`), and lets writes go on (`resume`); the first write after
-// that rewinds the WAL. The hold lasts one short checkpoint, not the whole copy.
+// that rewinds the WAL. The hold lasts one short checkpoint, not the whole copy: before asking, the worker
+// runs catch-up rounds, each copying what came in during the last, until one copies only a few frames.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
@@ -34,6 +35,11 @@ db.pragma('busy_timeout = 5000');
 const walLimitFrames = Math.max(1, Math.floor(walLimitBytes / (db.pragma('page_size', { simple: true }) as number)));
 let waitingForPause = false;
 
+/** A catch-up round that copied at most this many frames (1 MiB) leaves little for the hold to copy. */
+const SMALL_CATCH_UP_FRAMES = 256;
+/** Catch-up rounds before a hold is asked for anyway (each takes a few ms under steady writes). */
+const MAX_CATCH_UP_ROUNDS = 6;
+
 function post(event: CheckpointerEvent): void {
   parentPort?.postMessage(event);
 }
@@ -49,12 +55,24 @@ function checkpoint(mode: 'PASSIVE' | 'TRUNCATE'): CheckpointStatus | undefined 
 
 function round(): void {
   if (waitingForPause) return;
-  const status = checkpoint('PASSIVE');
+  let status = checkpoint('PASSIVE');
   // Behind a reader's snapshot a hold would not let the WAL rewind; wait for a round that copies everything.
-  if (status && status.log >= walLimitFrames && status.checkpointed === status.log) {
-    waitingForPause = true;
-    post('pause');
+  if (!caughtUp(status) || status.log < walLimitFrames) return;
+  // Under the hold the checkpoint copies what was committed since the last round, and writes wait for it.
+  for (let i = 0; i < MAX_CATCH_UP_ROUNDS; i++) {
+    const next = checkpoint('PASSIVE');
+    // Not caught up, or a write found this round complete and rewound the WAL by itself.
+    if (!caughtUp(next) || next.log < status.log) return;
+    const copied = next.checkpointed - status.checkpointed;
+    status = next;
+    if (copied <= SMALL_CATCH_UP_FRAMES) break;
   }
+  waitingForPause = true;
+  post('pause');
+}
+
+function caughtUp(status: CheckpointStatus | undefined): status is CheckpointStatus {
+  return status !== undefined && status.checkpointed === status.log;
 }
 
 const timer = setInterval(round, intervalMs);
