@@ -1,11 +1,11 @@
-// Current versions of recently read resources, so a read by id that hits runs no SQLite statement: one costs
-// a read transaction on the WAL index (two fcntl lock calls), which took reads from about 53 to 84 µs of
-// server CPU each. Coherence:
+// Current versions of recently read resources, so a read by id that hits runs no SQLite statement. A
+// statement opens a read transaction on the WAL index (two fcntl lock calls): under a raw-socket read load a
+// read that ran one cost about 80 µs of server CPU, a hit costs about 53. Coherence:
 // - the store forgets what its own commits touched, right after COMMIT and in the same synchronous step;
 // - a commit by any other connection (another process on the same file, such as `hms import`) changes the
 //   writer connection's data_version, and then the whole cache is dropped. That is checked once per turn of
-//   the event loop, so another process's commit is seen by reads that start in the next turn (well under a
-//   millisecond later under load), never later.
+//   the event loop (a check per read would cost the statement the cache saves), so another process's commit
+//   is seen by every read that starts in a later turn.
 import type Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import type { StoredVersion } from '../port';
@@ -13,7 +13,10 @@ import type { StoredVersion } from '../port';
 /** Enough for the hot set of a busy day (about 60,000 typical resources), small next to the heap. */
 export const DEFAULT_READ_CACHE_BYTES = 64 * 1024 * 1024;
 
-/** Bytes a cached version costs besides its JSON (key, object, LRU bookkeeping), for the size budget. */
+/**
+ * Bytes a cached version costs besides its JSON (key, object, LRU bookkeeping), for the size budget. The
+ * JSON counts a byte a character: V8 keeps text beyond Latin-1 in two, so such content may take up to twice.
+ */
 const ENTRY_OVERHEAD_BYTES = 200;
 
 export class CurrentVersionCache {
