@@ -1,5 +1,6 @@
-#!/usr/bin/env node
-// The `hms` admin command: runs the compiled CLI (`npm install` and `npm start` build it into dist/).
+#!/usr/bin/env -S node --max-semi-space-size=64
+// The `hms` admin command: runs the compiled CLI (`npm install` and `npm start` build it into dist/). Node
+// runs with the young generation `npm start` gives the server (see the README's Run it).
 const path = require('node:path');
 const fs = require('node:fs');
 const cli = path.join(__dirname, '..', 'dist', 'server', 'cli.js');

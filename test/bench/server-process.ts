@@ -18,6 +18,8 @@ export interface MemoryUsage {
 
 export interface ChildServerOptions {
   script: string;
+  /** Node's own options, before the script */
+  nodeFlags?: string[];
   args?: string[];
   env?: Record<string, string>;
   host: string;
@@ -43,7 +45,7 @@ export class ChildServer {
   }
 
   static async start(options: ChildServerOptions): Promise<ChildServer> {
-    const child = spawn(process.execPath, [options.script, ...(options.args ?? [])], {
+    const child = spawn(process.execPath, [...(options.nodeFlags ?? []), options.script, ...(options.args ?? [])], {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -132,6 +134,7 @@ export async function startFhirServer(
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hms-bench-data-'));
   const server = await ChildServer.start({
     script: options.serverScript,
+    nodeFlags: startScriptNodeFlags(),
     host: options.host,
     port,
     env: { PORT: String(port), HOST: options.host, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
@@ -147,6 +150,22 @@ export async function startFhirServer(
       if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Node's options in package.json's start script, so the server under test runs as `npm start` runs it. */
+export function startScriptNodeFlags(): string[] {
+  const manifest = JSON.parse(readFileSync(projectFile('package.json'), 'utf8')) as { scripts: { start: string } };
+  const [command, ...words] = manifest.scripts.start.split(/\s+/);
+  if (command !== 'node') throw new Error(`the start script does not run node: ${manifest.scripts.start}`);
+  return words.filter((word) => word.startsWith('--'));
+}
+
+/** A file at the project's root, found from here whether this runs compiled (dist/test/bench) or not. */
+function projectFile(name: string): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'tsconfig.json'))) return path.join(dir, name);
+    if (path.dirname(dir) === dir) throw new Error(`no project root above ${__dirname}`);
+  }
 }
 
 /** VmRSS and VmHWM from /proc (Linux); undefined elsewhere or after the process is gone. */
