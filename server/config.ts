@@ -2,7 +2,7 @@
 // lists the same names and defaults; keep the two in step.
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_READ_CACHE_BYTES } from '../resources/store';
+import { DEFAULT_READ_CACHE_BYTES } from '../resources/store/sqlite/current-cache';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type SqliteSynchronous = 'FULL' | 'NORMAL';

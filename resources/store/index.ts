@@ -5,7 +5,6 @@ import type { ResourceStore } from './port';
 import { connectMongo } from './mongo/driver-database';
 import { ensureIndexes } from './mongo/indexes';
 import { MongoStore } from './mongo/mongo-store';
-import { DEFAULT_READ_CACHE_BYTES } from './sqlite/current-cache';
 import { SqliteStore } from './sqlite/sqlite-store';
 import { StoreConfigError } from './config-error';
 
@@ -26,8 +25,6 @@ export interface StoreSettings {
   /** SQLite: memory for current versions kept for reads by id; 0 keeps none (default DEFAULT_READ_CACHE_BYTES). */
   readCacheBytes?: number;
 }
-
-export { DEFAULT_READ_CACHE_BYTES };
 
 export const SQLITE_FILE_NAME = 'hms.sqlite';
 

@@ -104,7 +104,7 @@ class Proof {
       keyCount++;
       if (key === 'resourceType' && isResource) continue;
       const rule = rules.keys.get(key);
-      if (!rule?.mirrored || !hasOwn(object, key)) return false;
+      if (!rule?.mirrored || !Object.hasOwn(object, key)) return false;
       if (rule.element !== key) {
         if (choicesSeen.has(rule.element)) return false;
         choicesSeen.add(rule.element);
@@ -112,7 +112,7 @@ class Proof {
       if (!this.propertyValid(object[key], rule)) return false;
     }
     if (keyCount === 0) return false;
-    return rules.required.every(({ keys }) => keys.some((key) => hasOwn(object, key)));
+    return rules.required.every(({ keys }) => keys.some((key) => Object.hasOwn(object, key)));
   }
 
   private propertyValid(value: unknown, rule: KeyRule): boolean {
@@ -161,8 +161,6 @@ class Proof {
     }
   }
 }
-
-const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
 
 function primitiveValid(value: unknown, rule: KeyRule): boolean {
   if (typeof value !== rule.jsType) return false;

@@ -28,11 +28,11 @@ export function createFhirEdge(options: FhirEdgeOptions): FhirEdge {
   const { logger } = options;
   const logsRequests = logger.writes('info');
   return (req, res, path, query) => {
-    const started = process.hrtime.bigint();
     const requestId = requestIdOf(req.headers);
     res.setHeader('X-Request-Id', requestId);
     const context = { requestId, route: 'unmatched' };
     if (logsRequests) {
+      const started = process.hrtime.bigint();
       res.on('finish', () => {
         logRequest(logger, {
           requestId,

@@ -41,10 +41,11 @@ export class CurrentVersionCache {
     return this.entries.get(key(resourceType, id));
   }
 
-  /** Keeps a version just read from committed data; callers share it, so it is frozen. */
+  /**
+   * Keeps a version just read from committed data; the LRU keeps none larger than its whole budget. Callers
+   * share it, so it is frozen.
+   */
   remember(stored: StoredVersion): void {
-    const size = (stored.json?.length ?? 0) + ENTRY_OVERHEAD_BYTES;
-    if (size > this.entries.maxSize) return;
     this.entries.set(key(stored.resourceType, stored.id), Object.freeze(stored));
   }
 

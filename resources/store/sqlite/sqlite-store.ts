@@ -324,13 +324,11 @@ export class SqliteStore implements ResourceStore {
     // Acknowledge only once the WAL is on disk. The next group may begin and commit meanwhile: its frames
     // follow these in the WAL, and its own sync, issued later, covers both.
     this.syncing++;
-    this.flushing = false;
-    if (this.queue.length > 0) this.scheduleFlush();
+    this.afterFlush();
     fs.fdatasync(this.walFd, (error) => {
       this.syncing--;
       for (const s of settled) (error || !s.ok ? s.item.reject : s.item.resolve)(error ?? s.value);
-      this.wakeIdleWaiters();
-      if (this.queue.length > 0) this.scheduleFlush();
+      this.goOn();
     });
   }
 
@@ -354,6 +352,11 @@ export class SqliteStore implements ResourceStore {
 
   private afterFlush(): void {
     this.flushing = false;
+    this.goOn();
+  }
+
+  /** After a group has committed or synced: a waiting hold, else the next group, may start. */
+  private goOn(): void {
     this.wakeIdleWaiters();
     if (this.queue.length > 0) this.scheduleFlush();
   }
