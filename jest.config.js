@@ -4,7 +4,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  // ESM-only dependencies (jose; otplib's @scure and @noble, also nested under @otplib) are transpiled to CommonJS for Jest.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble|@otplib)/)'],
   collectCoverageFrom: ['server/**/*.ts', 'resources/**/*.ts', 'integrations/**/*.ts', 'profiles/**/*.ts'],
   coverageReporters: ['text-summary', 'json-summary'],
   coverageThreshold: { global: { lines: 90 } },

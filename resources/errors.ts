@@ -46,3 +46,6 @@ export function invalidResource(issues: OperationOutcomeIssue[]): FhirError {
 export function informational(diagnostics: string): OperationOutcome {
   return outcome([{ severity: 'information', code: 'informational', diagnostics }]);
 }
+
+/** 403: the caller is known but was not granted this. */
+export const forbidden = fail(403, 'forbidden');

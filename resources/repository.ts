@@ -2,9 +2,11 @@
 // it checks input, validates, versions, indexes and writes through the store in one transaction.
 import type { OperationOutcome, OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
 import type { Operation } from 'fast-json-patch';
-import type { AccessContext } from './access';
+import { isUnrestricted, type AccessContext, type Permission } from './access';
+import { requirePermission, restrictionFor } from './access-policy';
+import { AccessGuard } from './access-guard';
 import { nextTimestamp } from './clock';
-import { badRequest, gone, informational, invalidResource, notFound, preconditionFailed } from './errors';
+import { badRequest, forbidden, informational, invalidResource, notFound, preconditionFailed } from './errors';
 import { assertValidId, newId } from './ids';
 import { applyJsonPatch } from './patch';
 import { parseSearchParams, type ParsedSearch, type SearchParamPairs } from './search/parse';
@@ -29,6 +31,9 @@ import {
   type WritePreparer,
 } from './prepare/preparer';
 import type { IndexEntry } from './search/index-entry';
+import { AUDIT_EVENT, readAuditLog, searchAuditLog } from './audit/log-reader';
+import { emptyShaping } from './search/result-params';
+import { AccessJournal, isAudited, patientsOf, records, versionedReference, writeRecords } from './audit/trail';
 import { extractIndexEntries } from './search/extract';
 import { isResourceType } from './definitions';
 
@@ -77,7 +82,13 @@ export class Repository {
     readonly access: AccessContext,
     /** Set while the repository works inside a store transaction (transaction Bundles). */
     private readonly tx?: StoreTransaction,
-  ) {}
+    /** What this request disclosed, for the audit trail (shared with the transaction's repository). */
+    readonly journal = new AccessJournal(),
+  ) {
+    this.guard = new AccessGuard(access, services.registry, journal);
+  }
+
+  private readonly guard: AccessGuard;
 
   get registry(): SearchParameterRegistry {
     return this.services.registry;
@@ -119,7 +130,7 @@ export class Repository {
   /** Runs `work` with a repository whose every read and write belongs to one atomic store transaction. */
   withTransaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.tx) return work(this);
-    return this.committed((tx) => work(new Repository(this.services, this.access, tx)));
+    return this.committed((tx) => work(new Repository(this.services, this.access, tx, this.journal)));
   }
 
   async create(
@@ -128,10 +139,11 @@ export class Repository {
     options: { ifNoneExist?: SearchParamPairs; id?: string } = {},
   ): Promise<WriteResult> {
     this.checkBody(resource, type);
+    this.guard.checkWritable(resource, 'c');
     const index = await this.prepare(resource);
     return this.write(async (tx) => {
       if (options.ifNoneExist) {
-        const match = await this.conditionalMatch(tx, type, options.ifNoneExist, 'If-None-Exist');
+        const match = await this.conditionalMatch(tx, type, options.ifNoneExist, 'If-None-Exist', 's');
         if (match)
           return {
             created: false,
@@ -147,19 +159,20 @@ export class Repository {
   async read(resourceType: string, id: string): Promise<StoredVersion> {
     this.checkType(resourceType);
     assertValidId(id);
+    requirePermission(this.access, resourceType, 'r');
+    if (resourceType === AUDIT_EVENT) return this.disclose('read', await this.readAuditEvent(id));
     const stored = await this.reader.readCurrent(resourceType, id);
     if (!stored) throw notFound(`${resourceType}/${id} is not known`);
-    if (stored.deleted) throw deletedError(stored);
-    return stored;
+    return this.disclose('read', this.guard.visible(stored, 'r'));
   }
 
   async vread(resourceType: string, id: string, versionId: number): Promise<StoredVersion> {
     this.checkType(resourceType);
     assertValidId(id);
+    requirePermission(this.access, resourceType, 'r');
     const stored = await this.reader.readVersion(resourceType, id, versionId);
     if (!stored) throw notFound(`${resourceType}/${id} has no version ${versionId}`);
-    if (stored.deleted) throw deletedError(stored);
-    return stored;
+    return this.disclose('vread', this.guard.visible(stored, 'r'));
   }
 
   /** Update, or create with the client's id when the resource does not exist (update-as-create). */
@@ -170,6 +183,7 @@ export class Repository {
     if (resource.id === undefined) throw badRequest('The resource in an update must have an id', 'id');
     if (resource.id !== id)
       throw badRequest(`The resource id "${resource.id}" does not match the URL id "${id}"`, 'id');
+    this.guard.checkWritable(resource, 'u');
     const index = await this.prepare(resource);
     return this.write((tx) => this.updateInTx(tx, resource, options, index));
   }
@@ -183,9 +197,10 @@ export class Repository {
   ): Promise<WriteResult> {
     this.checkType(resourceType);
     this.checkBody(resource, resourceType);
+    this.guard.checkWritable(resource, 'u');
     const index = await this.prepare(resource);
     return this.write(async (tx) => {
-      const match = await this.conditionalMatch(tx, resourceType, criteria, 'conditional update');
+      const match = await this.conditionalMatch(tx, resourceType, criteria, 'conditional update', 'u');
       if (!match) {
         if (resource.id !== undefined) assertValidId(resource.id);
         return this.updateInTx(tx, { ...resource, id: resource.id ?? newId() }, options, index);
@@ -205,11 +220,11 @@ export class Repository {
   ): Promise<WriteResult> {
     this.checkType(resourceType);
     assertValidId(id);
+    requirePermission(this.access, resourceType, 'u');
     return this.write(async (tx) => {
       const current = await tx.readCurrent(resourceType, id);
       if (!current) throw notFound(`${resourceType}/${id} is not known`);
-      if (current.deleted) throw deletedError(current);
-      return this.patchInTx(tx, current, operations, options);
+      return this.patchInTx(tx, this.guard.visible(current, 'u'), operations, options);
     });
   }
 
@@ -221,7 +236,7 @@ export class Repository {
   ): Promise<WriteResult> {
     this.checkType(resourceType);
     return this.write(async (tx) => {
-      const match = await this.conditionalMatch(tx, resourceType, criteria, 'conditional patch');
+      const match = await this.conditionalMatch(tx, resourceType, criteria, 'conditional patch', 'u');
       if (!match) throw notFound('No resource matches the conditional patch criteria');
       return this.patchInTx(tx, match, operations, options);
     });
@@ -230,8 +245,10 @@ export class Repository {
   async delete(resourceType: string, id: string, options: WriteOptions = {}): Promise<DeleteResult> {
     this.checkType(resourceType);
     assertValidId(id);
+    requirePermission(this.access, resourceType, 'd');
     return this.write(async (tx) => {
       const current = await tx.readCurrent(resourceType, id);
+      if (current && !current.deleted) this.guard.visible(current, 'd');
       if (!current) {
         if (options.ifMatch !== undefined) throw preconditionFailed(`${resourceType}/${id} does not exist (If-Match)`);
         throw notFound(`${resourceType}/${id} is not known`);
@@ -246,7 +263,7 @@ export class Repository {
   async conditionalDelete(resourceType: string, criteria: SearchParamPairs): Promise<DeleteResult> {
     this.checkType(resourceType);
     return this.write(async (tx) => {
-      const { query } = this.parseCriteria(resourceType, criteria, 'conditional delete');
+      const { query } = this.parseCriteria(resourceType, criteria, 'conditional delete', 'd');
       const page = await tx.search({ ...query, count: MAX_CONDITIONAL_DELETE, total: 'none' });
       if (page.next) {
         throw preconditionFailed(
@@ -262,26 +279,69 @@ export class Repository {
   async history(query: HistoryQuery): Promise<Page<StoredVersion>> {
     if (query.resourceType) this.checkType(query.resourceType);
     if (query.id !== undefined) assertValidId(query.id);
-    return this.reader.history(query);
+    const instance = query.resourceType !== undefined && query.id !== undefined;
+    if (instance) {
+      // Instance history is part of read: allowed when the current version may be read.
+      const current = await this.reader.readCurrent(query.resourceType as string, query.id as string);
+      if (!current) throw notFound(`${query.resourceType}/${query.id} is not known`);
+      requirePermission(this.access, current.resourceType, 'r');
+      // The history of a deleted resource stays readable to callers who may read every one of its type.
+      if (!current.deleted || restrictionFor(this.access, this.registry, current.resourceType, 'r')) {
+        this.guard.visible(current, 'r');
+      }
+    } else {
+      this.guard.checkWholeHistory(query.resourceType);
+    }
+    const page = await this.reader.history(query);
+    const subtype = instance ? 'history-instance' : query.resourceType ? 'history-type' : 'history-system';
+    if (isAudited(this.access)) this.journal.note({ subtype, versions: page.entries });
+    return page;
   }
 
   /** Parses the parameters and runs the search; unknown parameters are reported (or a 400 when strict). */
   async search(
     resourceTypes: string[],
     params: SearchParamPairs,
-    options: { strict?: boolean } = {},
+    /** internal: a search the server runs for itself (not disclosed to the caller, so not audited as such). */
+    options: { strict?: boolean; internal?: boolean } = {},
   ): Promise<{ parsed: ParsedSearch; page: Page<StoredVersion> }> {
     for (const type of resourceTypes) this.checkType(type);
+    if (resourceTypes.length === 1 && resourceTypes[0] === AUDIT_EVENT) return this.searchAuditTrail(params, options);
     const parsed = parseSearchParams(this.registry, resourceTypes, params, {
       strict: options.strict ?? false,
       baseUrl: this.services.baseUrl,
     });
-    return { parsed, page: await this.reader.search(parsed.query) };
+    parsed.query = this.guard.restrictSearch(parsed.query, 's');
+    const page = await this.reader.search(parsed.query);
+    if (!isUnrestricted(this.access)) page.entries = page.entries.filter((e) => this.guard.permits(e, 's'));
+    if (isAudited(this.access) && !options.internal) {
+      this.journal.note({
+        subtype: resourceTypes.length === 1 ? 'search-type' : 'search-system',
+        versions: page.entries,
+        query: new URLSearchParams(params).toString(),
+        ...(resourceTypes.length === 1 ? { resourceType: resourceTypes[0] } : {}),
+      });
+    }
+    return { parsed, page };
+  }
+
+  /** A search the caller may not run at all finds nothing (for `_include` of types outside the grants). */
+  async searchIfPermitted(
+    resourceType: string,
+    params: SearchParamPairs,
+  ): Promise<{ parsed?: ParsedSearch; page: Page<StoredVersion> }> {
+    try {
+      requirePermission(this.access, resourceType, 's');
+    } catch {
+      return { page: { entries: [] } };
+    }
+    return this.search([resourceType], params);
   }
 
   /** Starts a background $reindex of these types (all when absent) and returns the Task that reports on it. */
   async startReindex(resourceTypes?: string[]): Promise<StoredVersion> {
     for (const type of resourceTypes ?? []) this.checkType(type);
+    if (!isUnrestricted(this.access) && !this.access.admin) throw forbidden('$reindex is for administrators');
     if (!this.services.reindex) throw badRequest('$reindex is not available here');
     return this.services.reindex.start(this, resourceTypes);
   }
@@ -292,6 +352,12 @@ export class Repository {
       throw badRequest('The body must be a FHIR resource');
     }
     this.checkType(resource.resourceType);
+    if (
+      !isUnrestricted(this.access) &&
+      !['c', 'u'].some((p) => this.guard.mayDo(resource.resourceType as string, p as Permission))
+    ) {
+      throw forbidden(`The access token does not grant create or update on ${resource.resourceType}`);
+    }
     return this.services.preparer.validate(resource as unknown as Resource, profiles);
   }
 
@@ -326,6 +392,8 @@ export class Repository {
   ): Promise<WriteResult> {
     const id = resource.id as string;
     const current = await tx.readCurrent(resource.resourceType, id);
+    if (current && !current.deleted) this.guard.visible(current, 'u');
+    else this.guard.checkWritable(resource, 'c');
     if (!current) {
       if (options.ifMatch !== undefined)
         throw preconditionFailed(`${resource.resourceType}/${id} does not exist (If-Match)`);
@@ -352,6 +420,7 @@ export class Repository {
     checkIfMatch(current, options.ifMatch);
     const patched = applyJsonPatch(JSON.parse(current.json as string) as Resource, operations);
     this.checkBody(patched, current.resourceType);
+    this.guard.checkWritable(patched, 'u');
     const index = await this.prepare(patched, true);
     if (sameContent(current, patched)) {
       return {
@@ -392,6 +461,7 @@ export class Repository {
       json: JSON.stringify(withMeta),
     };
     await tx.writeVersion({ ...stored, index });
+    if (isAudited(this.access)) await tx.appendAudit(writeRecords(this.registry, this.access, stored, index));
     return stored;
   }
 
@@ -405,6 +475,12 @@ export class Repository {
       method: 'DELETE',
     };
     await tx.writeVersion({ ...stored, index: [] });
+    if (isAudited(this.access)) {
+      const patients = patientsOf(this.registry, current);
+      await tx.appendAudit(
+        records(this.access, { subtype: 'delete', outcome: '0', entities: [versionedReference(stored)], patients }),
+      );
+    }
     return stored;
   }
 
@@ -414,22 +490,61 @@ export class Repository {
     resourceType: string,
     criteria: SearchParamPairs,
     what: string,
+    permission: Permission,
   ): Promise<StoredVersion | undefined> {
-    const { query } = this.parseCriteria(resourceType, criteria, what);
+    const { query } = this.parseCriteria(resourceType, criteria, what, permission);
     const page = await reader.search({ ...query, count: 2, total: 'none', sort: [] });
     if (page.entries.length > 1) throw preconditionFailed(`More than one resource matches the ${what} criteria`);
     return page.entries[0];
   }
 
   /** Conditional criteria are always strict: an ignored parameter could match (and overwrite) everything. */
-  private parseCriteria(resourceType: string, criteria: SearchParamPairs, what: string): ParsedSearch {
+  private parseCriteria(
+    resourceType: string,
+    criteria: SearchParamPairs,
+    what: string,
+    permission: Permission,
+  ): ParsedSearch {
     const parsed = parseSearchParams(this.registry, [resourceType], criteria, {
       strict: true,
       baseUrl: this.services.baseUrl,
     });
     if (parsed.query.conditions.length === 0)
       throw badRequest(`The ${what} criteria must contain at least one search parameter`);
+    parsed.query = this.guard.restrictSearch(parsed.query, permission);
     return parsed;
+  }
+
+  private async readAuditEvent(id: string): Promise<StoredVersion> {
+    const stored = await readAuditLog(this.services.store, id);
+    if (!stored) throw notFound(`AuditEvent/${id} is not known`);
+    return this.guard.visible(stored, 'r');
+  }
+
+  /** AuditEvent searches read the audit log; a patient-level grant sees the accesses to its own patient only. */
+  private async searchAuditTrail(
+    params: SearchParamPairs,
+    options: { internal?: boolean },
+  ): Promise<{ parsed: ParsedSearch; page: Page<StoredVersion> }> {
+    const restriction = restrictionFor(this.access, this.registry, AUDIT_EVENT, 's');
+    const { page, applied, count } = await searchAuditLog(this.services.store, params, restriction?.patient);
+    if (isAudited(this.access) && !options.internal) {
+      const query = new URLSearchParams(params).toString();
+      this.journal.note({ subtype: 'search-type', versions: page.entries, query, resourceType: AUDIT_EVENT });
+    }
+    const parsed: ParsedSearch = {
+      query: { resourceTypes: [AUDIT_EVENT], conditions: [], sort: [], count, total: 'none' },
+      unknown: [],
+      applied,
+      notes: [],
+      shaping: emptyShaping(),
+    };
+    return { parsed, page };
+  }
+
+  private disclose(subtype: 'read' | 'vread', stored: StoredVersion): StoredVersion {
+    if (isAudited(this.access)) this.journal.note({ subtype, versions: [stored] });
+    return stored;
   }
 
   private checkType(resourceType: string): void {
@@ -473,6 +588,7 @@ function trackSearchParameterWrites(tx: StoreTransaction, changes: SearchParamet
     readVersion: (type, id, versionId) => tx.readVersion(type, id, versionId),
     history: (query) => tx.history(query),
     search: (query) => tx.search(query),
+    appendAudit: (records) => tx.appendAudit(records),
     writeVersion: async (write: VersionWrite) => {
       if (write.resourceType !== 'SearchParameter') return tx.writeVersion(write);
       const previous = await tx.readCurrent(write.resourceType, write.id);
@@ -494,11 +610,6 @@ function checkIfMatch(current: StoredVersion, ifMatch: number | undefined): void
       `Version conflict: If-Match names version ${ifMatch}, the current version is ${current.versionId}`,
     );
   }
-}
-
-function deletedError(stored: StoredVersion) {
-  const error = gone(`${stored.resourceType}/${stored.id} was deleted`);
-  return Object.assign(error, { stored });
 }
 
 /** True when the resource equals the stored version apart from the server-owned meta fields. */

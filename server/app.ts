@@ -1,10 +1,17 @@
 // The HTTP request listener: the FHIR API under /fhir is served by its own lean edge (server/fhir/http.ts);
 // everything else goes to the Express app, which later issues extend (authorization server, bundled apps).
-import type { RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { RepositoryServices } from '../resources/repository';
 import { FhirError, notFound } from '../resources/errors';
 import type { Logger } from './log';
+import { OPEN_ACCESS, bearerAuthenticator } from './auth/authenticate';
+import { BearerTokens } from './auth/bearer';
+import { CorsPolicy } from './auth/cors';
+import { mountAdminApi } from './auth/admin-api';
+import { authAudit } from './auth/audit';
+import { mountAuthRoutes } from './auth/routes';
+import type { AuthService } from './auth/service';
 import { createFhirEdge, internalError, logUnexpected } from './fhir/http';
 import { logRequest, requestIdOf } from './request-log';
 
@@ -13,28 +20,62 @@ export interface AppOptions {
   baseUrl: string;
   maxBodyBytes: number;
   logger: Logger;
+  auth: AuthService;
+  /** Development only (loopback): the FHIR API serves every caller with full access. */
+  authDisabled?: boolean;
+}
+
+/** The pieces of the authorization server both the FHIR edge and the Express app use. */
+interface AuthParts {
+  bearer: BearerTokens;
+  cors: CorsPolicy;
 }
 
 const FHIR_PREFIX = /^\/fhir(?=\/|\?|$)/;
 
 export function createRequestListener(options: AppOptions): RequestListener {
-  const fhir = createFhirEdge(options);
-  const app = createApp(options);
-  return (req, res) => {
-    const url = req.url ?? '/';
-    const prefix = FHIR_PREFIX.exec(url);
-    if (!prefix) return app(req, res);
-    const rest = url.slice(prefix[0].length);
+  const parts: AuthParts = { bearer: new BearerTokens(options.auth), cors: new CorsPolicy(options.auth) };
+  const authenticate = options.authDisabled ? OPEN_ACCESS : bearerAuthenticator(parts.bearer);
+  const fhir = createFhirEdge({ ...options, authenticate });
+  const app = createApp(options, parts);
+  const serveFhir = (req: IncomingMessage, res: ServerResponse, rest: string) => {
     const question = rest.indexOf('?');
     fhir(req, res, question < 0 ? rest : rest.slice(0, question), question < 0 ? '' : rest.slice(question + 1));
   };
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const prefix = FHIR_PREFIX.exec(url);
+    if (!prefix || url.startsWith('/fhir/.well-known/')) return app(req, res);
+    const rest = url.slice(prefix[0].length);
+    if (req.headers.origin === undefined) return serveFhir(req, res, rest);
+    if (/^\/metadata(?:\?|$)/.test(rest)) {
+      res.setHeader('Access-Control-Allow-Origin', '*');
+      return serveFhir(req, res, rest);
+    }
+    parts.cors.apply(req, res).then(
+      (answered) => answered || serveFhir(req, res, rest),
+      () => serveFhir(req, res, rest),
+    );
+  };
 }
 
-export function createApp(options: AppOptions): Express {
+export function createApp(options: AppOptions, parts: AuthParts): Express {
+  const audit = authAudit(options.services);
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(requestLog(options.logger));
+  mountAuthRoutes(app, {
+    auth: options.auth,
+    bearer: parts.bearer,
+    cors: parts.cors,
+    baseUrl: options.baseUrl,
+    services: options.services,
+    audit,
+  });
+  mountAdminApi(app, options.auth, parts.bearer, (access, action, outcome) =>
+    audit(access, { subtype: 'admin', outcome: outcome === 'success' ? '0' : '4', outcomeText: action }),
+  );
   app.get('/', (_req, res) => {
     res.json({ name: 'HMS FHIR Server', fhir: options.baseUrl, metadata: `${options.baseUrl}/metadata` });
   });

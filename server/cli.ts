@@ -6,8 +6,11 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../resources/errors';
 import { Repository, type RepositoryServices } from '../resources/repository';
 import { resourceTypes } from '../resources/definitions';
+import { auditCommand } from './audit-command';
 import { loadConfig } from './config';
 import { main as serve } from './main';
+import type { CliIo } from './cli-io';
+import { clientCommand, keysCommand, tokenCommand, userCommand } from './auth/cli-commands';
 import { migrateCommand } from './migrate-command';
 import { closeServices, openServices } from './services';
 
@@ -21,16 +24,24 @@ Commands:
   migrate --from LOCATION --to LOCATION [--batch N]
                              copy every resource with its history to another store and verify the copy;
                              a LOCATION is a SQLite file or a mongodb:// URL; re-run to resume
+  audit verify               check the audit log's hash chain; prints the first broken record, exit 1
+  client add --id ID --type public|symmetric|backend [--redirect-uri URI]... [--jwks FILE|URL]
+             [--scope "SCOPES"] [--launch-url URL]
+                             register a SMART app or backend client (a symmetric one's secret is shown once)
+  client list | client remove --id ID
+  user add --username NAME --role ROLE [--practitioner ID | --patient ID] [--password-stdin]
+                             create a login (staff get a TOTP enrolment URI, shown once)
+  user list | user disable --username NAME | user reset-totp --username NAME
+  token --client ID [--scope "SCOPES"]
+                             an access token for a registered backend client, for scripts
+  keys rotate | keys list    a new signing key (the old one stays published for a day), or the JWKS
 
 Settings come from the environment (DATA_DIR, ...), as for the server.`;
 
 /** Parallel writes in flight during import, so group commit can batch them. */
 const IMPORT_CONCURRENCY = 64;
 
-export interface CliIo {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
+export type { CliIo };
 
 const STD_IO: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
@@ -76,6 +87,11 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
     });
   },
   migrate: (args, io) => migrateCommand(args, io),
+  audit: (args, io) => auditCommand(args, io),
+  client: clientCommand,
+  user: userCommand,
+  token: tokenCommand,
+  keys: keysCommand,
 };
 
 function option(args: string[], name: string): string | undefined {

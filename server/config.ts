@@ -33,7 +33,18 @@ export interface Config {
   searchTimeoutMs: number;
   /** Embedded store: memory for current versions kept for reads by id; 0 keeps none. */
   readCacheBytes: number;
+  /** Seals stored secrets (signing keys, TOTP secrets); required unless the server listens on loopback only. */
+  hmsSecret: string | undefined;
+  /** Development only, loopback only: the FHIR API needs no token. */
+  authDisabled: boolean;
+  accessTokenMinutes: number;
+  sessionIdleMinutes: number;
+  /** Browser origins allowed to call the API besides those of registered apps. */
+  corsOrigins: string[];
 }
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+const MIN_SECRET_LENGTH = 32;
 
 type Env = Record<string, string | undefined>;
 
@@ -44,6 +55,16 @@ export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST || '127.0.0.1';
   const publicHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const baseUrl = (env.BASE_URL || `http://${publicHost}:${port}/fhir`).replace(/\/+$/, '');
+  const loopback = LOOPBACK_HOSTS.has(host);
+  const hmsSecret = env.HMS_SECRET || undefined;
+  if (!hmsSecret && !loopback) {
+    throw new ConfigError(`HMS_SECRET is required when the server listens on ${host} (anything but loopback)`);
+  }
+  if (hmsSecret && hmsSecret.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`HMS_SECRET must have at least ${MIN_SECRET_LENGTH} characters`);
+  }
+  const authDisabled = flag(env, 'AUTH_DISABLED', false);
+  if (authDisabled && !loopback) throw new ConfigError('AUTH_DISABLED is allowed only on a loopback HOST');
   return {
     port,
     host,
@@ -62,6 +83,11 @@ export function loadConfig(env: Env = process.env): Config {
     searchWorkers: integer(env, 'SEARCH_WORKERS', Math.max(1, os.availableParallelism()), 0, 64),
     searchTimeoutMs: integer(env, 'SEARCH_TIMEOUT_MS', 10_000, 1, 3_600_000),
     readCacheBytes: byteSize(env, 'READ_CACHE_SIZE', DEFAULT_READ_CACHE_BYTES),
+    hmsSecret,
+    authDisabled,
+    accessTokenMinutes: integer(env, 'ACCESS_TOKEN_MINUTES', 10, 1, 60),
+    sessionIdleMinutes: integer(env, 'SESSION_IDLE_MINUTES', 15, 1, 24 * 60),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
   };
 }
 
@@ -118,4 +144,25 @@ function byteSize(env: Env, name: string, fallback: number): number {
   const match = /^(\d+)\s*([kmg]?b?)$/i.exec(raw.trim());
   if (!match) throw new ConfigError(`${name} must be a size such as 16mb or 1048576, got "${raw}"`);
   return Number(match[1]) * UNITS[match[2].toLowerCase()];
+}
+
+function origins(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (!raw) return [];
+  return raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o.length > 0)
+    .map((o) => {
+      let url: URL;
+      try {
+        url = new URL(o);
+      } catch {
+        throw new ConfigError(`${name} must list origins such as https://app.example.org, got "${o}"`);
+      }
+      if (o === '*' || url.origin !== o.replace(/\/$/, '')) {
+        throw new ConfigError(`${name} must list origins such as https://app.example.org, got "${o}"`);
+      }
+      return url.origin;
+    });
 }

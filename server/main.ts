@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './log';
 import { createRequestListener } from './app';
+import { AuthService, type AuthSettings } from './auth/service';
 import { closeServices, openServices } from './services';
 import type { RepositoryServices } from '../resources/repository';
 import { StoreConfigError } from '../resources/store/config-error';
@@ -12,6 +13,7 @@ import { StoreConfigError } from '../resources/store/config-error';
 export interface RunningServer {
   server: http.Server;
   services: RepositoryServices;
+  auth: AuthService;
   baseUrl: string;
   stop(): Promise<void>;
 }
@@ -24,11 +26,23 @@ const EXIT_STORE_ERROR = 3;
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const services = await openServices(config);
+  let auth: AuthService;
+  try {
+    auth = await AuthService.open(services.store, authSettings(config));
+  } catch (error) {
+    await closeServices(services);
+    throw error;
+  }
+  if ((await auth.users.list()).length === 0) {
+    process.stderr.write(`No users yet. Create the first administrator with:\n  ${FIRST_ADMIN_COMMAND}\n`);
+  }
   const listener = createRequestListener({
     services,
     baseUrl: config.baseUrl,
     maxBodyBytes: config.maxBodyBytes,
     logger,
+    auth,
+    authDisabled: config.authDisabled,
   });
   const server = http.createServer(listener);
   // Node closes an idle keep-alive connection after 5 s, racing clients and proxies that reuse it at that
@@ -42,17 +56,36 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const port = (server.address() as AddressInfo).port;
   const baseUrl = config.port === 0 ? config.baseUrl.replace(/:0\//, `:${port}/`) : config.baseUrl;
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= shutdown(server, services, config.shutdownTimeoutMs));
+  const stop = () => (stopping ??= shutdown(server, services, auth, config.shutdownTimeoutMs));
   logger.info('listening', { baseUrl, host: config.host, port, dataDir: config.dataDir });
-  return { server, services, baseUrl, stop };
+  return { server, services, auth, baseUrl, stop };
 }
 
-async function shutdown(server: http.Server, services: RepositoryServices, timeoutMs: number): Promise<void> {
+export function authSettings(config: Config): AuthSettings {
+  return {
+    baseUrl: config.baseUrl,
+    dataDir: config.dataDir,
+    secret: config.hmsSecret,
+    accessTokenMinutes: config.accessTokenMinutes,
+    sessionIdleMinutes: config.sessionIdleMinutes,
+    corsOrigins: config.corsOrigins,
+  };
+}
+
+export const FIRST_ADMIN_COMMAND = 'npx hms user add --username admin --role admin --password-stdin';
+
+async function shutdown(
+  server: http.Server,
+  services: RepositoryServices,
+  auth: AuthService,
+  timeoutMs: number,
+): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
   await closed;
   clearTimeout(timer);
+  await auth.close();
   await closeServices(services);
 }
 

@@ -1,5 +1,6 @@
-// `hms migrate`: copies every version of every resource from one store to another (SQLite file or MongoDB
-// URL) through the store port, then verifies counts and checksums per type. Re-running resumes a copy.
+// `hms migrate`: copies every version of every resource and the audit log from one store to another (SQLite
+// file or MongoDB URL) through the store port, then verifies counts and checksums per type and the audit chain's
+// head. Re-running resumes a copy.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
@@ -9,6 +10,7 @@ import { extractIndexEntries } from '../resources/search/extract';
 import type { IndexEntry } from '../resources/search/index-entry';
 import { SearchParameterRegistry } from '../resources/search/registry';
 import { openStore } from '../resources/store';
+import type { AuditMigration } from '../resources/store/migrate-audit';
 import {
   DEFAULT_MIGRATION_BATCH,
   migrateStore,
@@ -133,13 +135,23 @@ async function runMigration(source: ResourceStore, target: ResourceStore, batch:
     `migrate: copied ${report.copied} versions, ${report.skipped} already in the target, ` +
       `${Math.round((report.copied + report.skipped) / seconds)}/s\n`,
   );
+  io.err(`migrate: copied ${report.audit.copied} audit records, ${report.audit.skipped} already in the target\n`);
   io.out(verificationTable(report));
+  io.out(auditLine(report.audit));
+  if (report.match) return 0;
   const failed = report.types.filter((t) => !t.match).map((t) => t.resourceType);
-  if (failed.length === 0) return 0;
-  io.err(
-    `hms migrate: verification failed for ${failed.join(', ')}: the target differs from the source ` +
-      '(it holds versions that are not from this source, or lacks some)\n',
-  );
+  if (failed.length > 0) {
+    io.err(
+      `hms migrate: verification failed for ${failed.join(', ')}: the target differs from the source ` +
+        '(it holds versions that are not from this source, or lacks some)\n',
+    );
+  }
+  if (!report.audit.match) {
+    io.err(
+      'hms migrate: the audit log differs from the source ' +
+        '(the target held audit records that are not from this source, or lacks some)\n',
+    );
+  }
   return 1;
 }
 
@@ -167,6 +179,13 @@ function parseStored(stored: StoredVersion): Resource {
   }
 }
 
+/** The audit log's record count and chain head (first 16 hex digits), as `source / target` where they differ. */
+function auditLine({ source, target, match }: AuditMigration): string {
+  const both = (s: string | number, d: string | number) => (s === d ? String(s) : `${s} / ${d}`);
+  const head = both(source.head.slice(0, 16), target.head.slice(0, 16));
+  return `Audit log: ${both(source.records, target.records)} records, head ${head}, ${match ? 'ok' : 'MISMATCH'}\n`;
+}
+
 /** Counts and the first 16 hex digits of each checksum; a differing value shows as `source / target`. */
 function verificationTable(report: MigrationReport): string {
   const rows = report.types.map((t) => {
@@ -187,7 +206,7 @@ function verificationTable(report: MigrationReport): string {
       .join('  ')
       .trimEnd(),
   );
-  const summary = report.match
+  const summary = report.types.every((t) => t.match)
     ? `all ${report.types.length} resource types match`
     : `${report.types.filter((t) => !t.match).length} of ${report.types.length} resource types differ`;
   return `${lines.join('\n')}\n${summary}\n`;

@@ -108,3 +108,23 @@ export function extractIndexEntries(registry: SearchParameterRegistry, resource:
   }
   return entries;
 }
+
+/** The index entries of only the named parameters (for the audit trail's patient references). */
+export function extractParameterEntries(
+  registry: SearchParameterRegistry,
+  resource: Resource,
+  codes: readonly string[],
+): IndexEntry[] {
+  const env = { resource, rootResource: resource };
+  const entries: IndexEntry[] = [];
+  for (const code of codes) {
+    const definition = registry.get(resource.resourceType, code);
+    if (!definition?.evaluate || definition.unionOf) continue;
+    try {
+      appendUnique(entries, entriesFor(definition, resource, env));
+    } catch {
+      // As in extractIndexEntries: an expression that cannot evaluate this data yields nothing.
+    }
+  }
+  return entries;
+}

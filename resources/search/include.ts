@@ -94,7 +94,11 @@ class IncludeState {
   private async add(type: string, criteria: [string, string][]): Promise<void> {
     if (this.truncated) return;
     const room = this.limit - this.included.length;
-    const { page } = await this.repo.search([type], [...criteria, ['_count', String(room + 1)], ['_total', 'none']]);
+    const { page } = await this.repo.searchIfPermitted(type, [
+      ...criteria,
+      ['_count', String(room + 1)],
+      ['_total', 'none'],
+    ]);
     for (const found of page.entries) {
       const key = keyOf(found.resourceType, found.id);
       if (this.seen.has(key)) continue;

@@ -1,8 +1,9 @@
-// Copies every version of every resource from one store to another (`hms migrate`) through the port only, so
-// either side may be SQLite or MongoDB; a re-run resumes an interrupted copy, and the result is verified per
-// resource type by counts and a checksum computed the same way on both sides.
+// Copies every version of every resource, then the audit log, from one store to another (`hms migrate`) through
+// the port only, so either side may be SQLite or MongoDB; a re-run resumes an interrupted copy, and the result
+// is verified per resource type by counts and a checksum computed the same way on both sides.
 import { createHash } from 'node:crypto';
 import type { IndexEntry } from '../search/index-entry';
+import { migrateAudit, type AuditMigration } from './migrate-audit';
 import type { ResourceStore, StoreTransaction, StoredVersion, VersionWrite } from './port';
 
 export interface MigrationProgress {
@@ -42,6 +43,8 @@ export interface MigrationReport {
   skipped: number;
   /** Every type found in the source or the target, by name. */
   types: TypeVerification[];
+  audit: AuditMigration;
+  /** Every type and the audit log match. */
   match: boolean;
 }
 
@@ -74,7 +77,9 @@ export async function migrateStore(
     await summarize(source, batchSize, onPage),
     await summarize(target, batchSize, onPage),
   );
-  return { copied: progress.copied, skipped: progress.skipped, types, match: types.every((t) => t.match) };
+  const audit = await migrateAudit(source, target, batchSize);
+  const match = types.every((t) => t.match) && audit.match;
+  return { copied: progress.copied, skipped: progress.skipped, types, audit, match };
 }
 
 async function* versionBatches(store: ResourceStore, count: number): AsyncGenerator<StoredVersion[]> {

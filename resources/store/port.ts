@@ -1,5 +1,6 @@
 // The ResourceStore port: the FHIR-level operations every storage adapter implements (SQLite now, MongoDB
 // later). No SQL or Mongo syntax crosses this line; queries arrive as the parsed SearchQuery.
+import type { AuditQuery, AuditRecord, StoredAuditRecord } from '../audit/record';
 import type { IndexEntry } from '../search/index-entry';
 import type { SearchQuery } from '../search/query';
 
@@ -70,6 +71,11 @@ export interface ReindexBatch {
 export interface StoreTransaction extends StoreReader {
   /** Writes a new version (the caller has checked the version sequence inside this transaction). */
   writeVersion(write: VersionWrite): Promise<void>;
+  /**
+   * Appends to the audit log, chained after its current head, atomically with the transaction's writes (rolled
+   * back with them). The records' JSON is stored as given: hashed, never parsed.
+   */
+  appendAudit(records: AuditRecord[]): Promise<void>;
 }
 
 export interface ResourceStore extends StoreReader {
@@ -97,5 +103,10 @@ export interface ResourceStore extends StoreReader {
     position: ScanPosition,
     entriesFor: (stored: StoredVersion) => IndexEntry[],
   ): Promise<ReindexBatch>;
+  readAudit(id: string): Promise<StoredAuditRecord | undefined>;
+  /** Committed audit records, newest first. */
+  searchAudit(query: AuditQuery): Promise<Page<StoredAuditRecord>>;
+  /** The audit log in chain (seq) order from the record after `after`, for verification and copying. */
+  auditRecords(after?: number): AsyncIterable<StoredAuditRecord>;
   close(): Promise<void>;
 }

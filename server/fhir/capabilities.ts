@@ -7,6 +7,7 @@ import type {
 } from '@medplum/fhirtypes';
 import { FHIR_VERSION, resourceTypes } from '../../resources/definitions';
 import type { SearchParameterDefinition, SearchParameterRegistry } from '../../resources/search/registry';
+import { capabilitySecurity } from '../auth/discovery';
 import { OPERATIONS } from '../operations';
 import type { FhirRequest, FhirResponse } from './context';
 import { ROUTES } from './router';
@@ -60,6 +61,7 @@ export function buildCapabilityStatement(
     rest: [
       {
         mode: 'server',
+        security: capabilitySecurity(baseUrl),
         documentation:
           'Unknown or unsupported search parameters are ignored, left out of the self link and reported in an ' +
           'OperationOutcome entry (search.mode = outcome); send `Prefer: handling=strict` to get a 400 instead. ' +

@@ -7,18 +7,23 @@ import type { Readable } from 'node:stream';
 import getRawBody from 'raw-body';
 import { FhirError, badRequest, outcome, tooLarge, unsupportedMediaType } from '../../resources/errors';
 import { Repository, type RepositoryServices } from '../../resources/repository';
+import type { Authenticator } from '../auth/authenticate';
 import type { Logger } from '../log';
 import { logRequest, requestIdOf } from '../request-log';
 import { mediaType, parseBody } from './body';
 import type { FhirMethod, FhirRequest } from './context';
 import { header, negotiateContentType, sendFhirResponse, sendOutcome } from './render';
-import { matchRoute } from './router';
+import { matchRoute, type RouteMatch } from './router';
+import { auditDisclosures, auditFailure, auditSubtype } from './audit';
+import type { AccessContext } from '../../resources/access';
 
 export interface FhirEdgeOptions {
   services: RepositoryServices;
   baseUrl: string;
   maxBodyBytes: number;
   logger: Logger;
+  /** Who the caller is: a bearer token's context, or a 401. */
+  authenticate: Authenticator;
 }
 
 /** Handles a request under /fhir; `path` is the part after /fhir, `query` the raw query string. */
@@ -30,7 +35,7 @@ export function createFhirEdge(options: FhirEdgeOptions): FhirEdge {
   return (req, res, path, query) => {
     const requestId = requestIdOf(req.headers);
     res.setHeader('X-Request-Id', requestId);
-    const context = { requestId, route: 'unmatched' };
+    const context: EdgeContext = { requestId, route: 'unmatched' };
     if (logsRequests) {
       const started = process.hrtime.bigint();
       res.on('finish', () => {
@@ -43,7 +48,7 @@ export function createFhirEdge(options: FhirEdgeOptions): FhirEdge {
         });
       });
     }
-    handle(options, req, res, path, query, context).catch((error: unknown) => {
+    handle(options, req, res, path, query, context).catch(async (error: unknown) => {
       req.resume();
       const known = error instanceof FhirError ? error : clientError(error);
       if (!known) logUnexpected(logger, context, error);
@@ -52,6 +57,9 @@ export function createFhirEdge(options: FhirEdgeOptions): FhirEdge {
         return;
       }
       const rendered = known ?? internalError(requestId);
+      await auditRefusal(options, context, req, rendered.status).catch((e: unknown) =>
+        logUnexpected(logger, context, e),
+      );
       for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
       sendOutcome(req, res, rendered.status, rendered.outcome);
     });
@@ -64,11 +72,18 @@ async function handle(
   res: ServerResponse,
   path: string,
   rawQuery: string,
-  context: { requestId: string; route: string },
+  context: EdgeContext,
 ): Promise<void> {
   const query = [...new URLSearchParams(rawQuery)];
   const contentType = negotiateContentType(lastValue(query, '_format'), header(req, 'accept'));
-  const { route, params } = matchRoute(req.method ?? '', pathSegments(path));
+  const segments = pathSegments(path);
+  const matched = tryMatchRoute(req.method ?? '', segments);
+  context.interaction = matched.match?.route.interaction;
+  // Everything but the CapabilityStatement needs a token, even a path that matches nothing.
+  const access = isMetadata(segments) ? { actor: 'anonymous' } : await options.authenticate(req, query);
+  context.access = { ...access, requestId: context.requestId };
+  if (!matched.match) throw matched.error;
+  const { route, params } = matched.match;
   context.route = `/fhir/${route.pattern.join('/')}`;
   const requestType = mediaType(header(req, 'content-type'));
   const raw = await readBody(req, options.maxBodyBytes);
@@ -85,16 +100,47 @@ async function handle(
       contentType: requestType,
     },
     body: raw ? parseBody(raw, requestType) : undefined,
-    repo: new Repository(options.services, { actor: 'anonymous', requestId: context.requestId }),
+    repo: (context.repo = new Repository(options.services, context.access)),
     baseUrl: options.baseUrl,
     reportError: (error) => logUnexpected(options.logger, context, error),
   };
   const response = await route.handler(request);
+  await auditDisclosures(options.services, context.access, request.repo.journal, auditSubtype(route.interaction));
   sendFhirResponse(req, res, response, {
     baseUrl: options.baseUrl,
     contentType,
     pretty: lastValue(query, '_pretty') === 'true',
   });
+}
+
+const isMetadata = (segments: string[]) => segments.length === 1 && segments[0] === 'metadata';
+
+interface EdgeContext {
+  requestId: string;
+  route: string;
+  interaction?: string;
+  access?: AccessContext;
+  repo?: Repository;
+}
+
+function tryMatchRoute(method: string, segments: string[]): { match?: RouteMatch; error?: unknown } {
+  try {
+    return { match: matchRoute(method, segments) };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/**
+ * A refused request is a failed access in the audit trail: no or a bad token (401), a scope that does not
+ * allow it (403), or resources it may not see answered as unknown (404).
+ */
+async function auditRefusal(options: FhirEdgeOptions, context: EdgeContext, req: IncomingMessage, status: number) {
+  const denied = context.repo?.journal.denials ?? [];
+  if (status !== 401 && status !== 403 && denied.length === 0) return;
+  const access = context.access ?? { actor: 'anonymous', requestId: context.requestId, ip: req.socket.remoteAddress };
+  const text = status === 401 ? 'no valid access token' : 'access denied';
+  await auditFailure(options.services, access, auditSubtype(context.interaction), text, denied);
 }
 
 function lastValue(query: [string, string][], name: string): string | undefined {

@@ -139,7 +139,7 @@ async function compartmentCriteria(
       ['_count', String(MAX_OR_VALUES + 1)],
       ['_total', 'none'],
     ];
-    const { page } = await request.repo.search([scope.type], [...filters, criterion, ...limit]);
+    const { page } = await request.repo.search([scope.type], [...filters, criterion, ...limit], { internal: true });
     if (page.entries.length > 0) found.push({ criterion, ids: page.entries.map((e) => e.id), more: !!page.next });
   }
   if (found.length === 0) return criteria[0];

@@ -34,6 +34,8 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** the HTTP client: Node's own (default), or raw sockets (raw-connection.ts) */
   driver?: LoadDriver;
+  /** sent as the Authorization header of every request (`Bearer ...`) */
+  authorization?: string;
 }
 
 /**
@@ -82,7 +84,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 /** `connections` keep-alive connections of the chosen client, and one call that closes them all. */
-export function openConnections(options: Pick<LoadOptions, 'host' | 'port' | 'connections' | 'driver' | 'timeoutMs'>): {
+export function openConnections(
+  options: Pick<LoadOptions, 'host' | 'port' | 'connections' | 'driver' | 'timeoutMs' | 'authorization'>,
+): {
   connections: Connection[];
   close: () => void;
 } {
@@ -90,7 +94,7 @@ export function openConnections(options: Pick<LoadOptions, 'host' | 'port' | 'co
   if (options.driver === 'raw') {
     const connections = Array.from(
       { length: count },
-      () => new RawHttpConnection(options.host, options.port, options.timeoutMs),
+      () => new RawHttpConnection(options.host, options.port, options.timeoutMs, options.authorization),
     );
     return { connections, close: () => connections.forEach((connection) => connection.close()) };
   }
@@ -175,11 +179,12 @@ async function runConnection(connection: Connection, options: LoadOptions, state
 /** One HTTP request on `agent`, with the whole response body read. */
 export function sendRequest(
   agent: http.Agent,
-  target: { host: string; port: number; timeoutMs?: number },
+  target: { host: string; port: number; timeoutMs?: number; authorization?: string },
   spec: RequestSpec,
 ): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...spec.headers };
+    if (target.authorization) headers.Authorization = target.authorization;
     if (spec.body !== undefined) headers['Content-Length'] = Buffer.byteLength(spec.body);
     const req = http.request(
       { agent, host: target.host, port: target.port, method: spec.method, path: spec.path, headers },

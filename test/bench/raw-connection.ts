@@ -21,6 +21,7 @@ export class RawHttpConnection {
     private readonly host: string,
     private readonly port: number,
     private readonly timeoutMs = 30_000,
+    private readonly authorization?: string,
   ) {}
 
   /** Sends one request and resolves with the whole answer; one request at a time per connection. */
@@ -33,7 +34,7 @@ export class RawHttpConnection {
         this.timeoutMs,
       );
       this.pending = { resolve, reject, timer };
-      socket.write(requestBytes(this.host, this.port, spec));
+      socket.write(requestBytes(this.host, this.port, spec, this.authorization));
     });
   }
 
@@ -88,9 +89,10 @@ export class RawHttpConnection {
   }
 }
 
-function requestBytes(host: string, port: number, spec: RequestSpec): Buffer {
+function requestBytes(host: string, port: number, spec: RequestSpec, authorization?: string): Buffer {
   const body = spec.body === undefined ? undefined : Buffer.from(spec.body);
   let head = `${spec.method} ${spec.path} HTTP/1.1\r\nHost: ${host}:${port}\r\n`;
+  if (authorization) head += `Authorization: ${authorization}\r\n`;
   for (const [name, value] of Object.entries(spec.headers ?? {})) head += `${name}: ${value}\r\n`;
   if (body) head += `Content-Length: ${body.length}\r\n`;
   head += '\r\n';

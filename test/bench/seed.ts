@@ -22,6 +22,8 @@ export interface Target {
   port: number;
   /** path prefix of the FHIR base, e.g. `/fhir` */
   basePath: string;
+  /** `Bearer <token>` for a server that requires one */
+  authorization?: string;
 }
 
 export interface SeededResource {
@@ -98,6 +100,7 @@ function seedByTransactions(
   return runLoad({
     host: target.host,
     port: target.port,
+    authorization: target.authorization,
     connections,
     requests: patients,
     next: () => {

@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Target } from './seed';
+import { processToken } from '../support/process-token';
 import type { BenchOptions } from './suite';
 
 export interface MemoryUsage {
@@ -123,27 +124,40 @@ export interface FhirServerHandle {
   stop(): Promise<void>;
 }
 
-/** Starts the compiled server (`options.serverScript`) on `port` and a fresh temporary DATA_DIR. */
+/**
+ * Starts the compiled server (`options.serverScript`) on `port` and a fresh temporary DATA_DIR (or `dataDir`),
+ * and gets a full-access token from its token endpoint, which the target sends with every request. With
+ * `authDisabled` the server runs with AUTH_DISABLED (the unauthenticated baseline) and no token is used.
+ */
 export async function startFhirServer(
   options: Pick<BenchOptions, 'serverScript' | 'host' | 'keepData'>,
   port: number,
+  run: { authDisabled?: boolean; dataDir?: string } = {},
 ): Promise<FhirServerHandle> {
   if (!existsSync(options.serverScript)) {
     throw new Error(`${options.serverScript} does not exist: build the server first (npm run build)`);
   }
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hms-bench-data-'));
+  const dataDir = run.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'hms-bench-data-'));
   const server = await ChildServer.start({
     script: options.serverScript,
     nodeFlags: startScriptNodeFlags(),
     host: options.host,
     port,
-    env: { PORT: String(port), HOST: options.host, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    env: {
+      PORT: String(port),
+      HOST: options.host,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      ...(run.authDisabled ? { AUTH_DISABLED: 'true' } : {}),
+    },
     readyPath: '/fhir/metadata',
   });
+  const baseUrl = `http://${options.host}:${port}/fhir`;
+  const authorization = run.authDisabled ? undefined : `Bearer ${await processToken(dataDir, baseUrl)}`;
   return {
     server,
-    baseUrl: `http://${options.host}:${port}/fhir`,
-    target: { host: options.host, port, basePath: '/fhir' },
+    baseUrl,
+    target: { host: options.host, port, basePath: '/fhir', ...(authorization ? { authorization } : {}) },
     dataDir,
     stop: async () => {
       await server.stop();

@@ -10,6 +10,7 @@ import { SqliteStore } from '../../resources/store/sqlite/sqlite-store';
 import { closeServices, openServices } from '../../server/services';
 import { nicknameSearchParameter, observation, patient, tempDir } from '../support/app';
 import { capture } from '../support/cli-io';
+import { auditRecord } from '../resources/store/audit-contract';
 import { query, version } from '../resources/store/contract';
 
 let dir: string;
@@ -57,6 +58,7 @@ test('SQLite to SQLite: every version copied, the verification table printed, ex
     ['SearchParameter', '1', '1', expect.stringMatching(/^[0-9a-f]{16}$/), 'ok'],
   ]);
   expect(lines[4]).toBe('all 3 resource types match');
+  expect(lines[5]).toMatch(/^Audit log: 0 records, head 0{16}, ok$/);
   expect(io.stdout + io.stderr).not.toContain('Annie');
 
   const target = SqliteStore.open(to);
@@ -140,6 +142,7 @@ test('a target that is not a copy of the source: a conflict, or a failed verific
   expect(io.stdout).toMatch(/^Device\s+0 \/ 1\s+0 \/ 1\s+[0-9a-f]{16} \/ [0-9a-f]{16}\s+MISMATCH$/m);
   expect(io.stdout).toMatch(/1 of 4 resource types differ/);
   expect(io.stderr).toMatch(/verification failed for Device: the target differs from the source/);
+  expect(io.stderr).not.toMatch(/audit log differs/);
 
   const other = path.join(dir, 'other.sqlite');
   const conflicting = SqliteStore.open(other);
@@ -149,6 +152,21 @@ test('a target that is not a copy of the source: a conflict, or a failed verific
   expect(await main(['migrate', '--from', from, '--to', other], conflict)).toBe(1);
   expect(conflict.stderr).toMatch(/hms migrate: Patient\/pat1 version 1 is in the target with other content/);
   expect(conflict.stdout).toBe('');
+});
+
+test('the audit log is copied; a target with a log of its own fails the check, exit 1', async () => {
+  const source = SqliteStore.open(from);
+  await source.transaction((tx) => tx.appendAudit([auditRecord(), auditRecord()]));
+  await source.close();
+  const target = SqliteStore.open(to);
+  await target.transaction((tx) => tx.appendAudit([auditRecord()]));
+  await target.close();
+  const io = capture();
+  expect(await main(['migrate', '--from', from, '--to', to], io)).toBe(1);
+  expect(io.stderr).toMatch(/migrate: copied 2 audit records, 0 already in the target/);
+  expect(io.stdout).toMatch(/^Audit log: 2 \/ 3 records, head [0-9a-f]{16} \/ [0-9a-f]{16}, MISMATCH$/m);
+  expect(io.stderr).toMatch(/hms migrate: the audit log differs from the source/);
+  expect(io.stderr).not.toMatch(/verification failed for/);
 });
 
 test('a stored version that is not JSON stops the copy without quoting it', async () => {

@@ -19,6 +19,11 @@ test('defaults are safe and local', () => {
     searchWorkers: Math.max(1, os.availableParallelism()),
     searchTimeoutMs: 10_000,
     readCacheBytes: 64 * 1024 * 1024,
+    hmsSecret: undefined,
+    authDisabled: false,
+    accessTokenMinutes: 10,
+    sessionIdleMinutes: 15,
+    corsOrigins: [],
   });
 });
 
@@ -26,6 +31,7 @@ test('values are parsed and normalized', () => {
   const config = loadConfig({
     PORT: '9000',
     HOST: '0.0.0.0',
+    HMS_SECRET: 'x'.repeat(32),
     BASE_URL: 'https://fhir.example.org/fhir/',
     MAX_BODY_SIZE: '2mb',
     SQLITE_SYNCHRONOUS: 'normal',
@@ -36,11 +42,19 @@ test('values are parsed and normalized', () => {
   expect(config.maxBodyBytes).toBe(2 * 1024 * 1024);
   expect(config.sqliteSynchronous).toBe('NORMAL');
   expect(config.logLevel).toBe('warn');
-  expect(loadConfig({ HOST: '0.0.0.0' }).baseUrl).toBe('http://localhost:8080/fhir');
+  expect(loadConfig({ HOST: '0.0.0.0', HMS_SECRET: 'x'.repeat(32) }).baseUrl).toBe('http://localhost:8080/fhir');
   expect(loadConfig({ MAX_BODY_SIZE: '512k' }).maxBodyBytes).toBe(512 * 1024);
   expect(loadConfig({ MAX_BODY_SIZE: '1000' }).maxBodyBytes).toBe(1000);
   expect(loadConfig({ READ_CACHE_SIZE: '0' }).readCacheBytes).toBe(0);
   expect(loadConfig({ READ_CACHE_SIZE: '256mb' }).readCacheBytes).toBe(256 * 1024 * 1024);
+  expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:3000' }).corsOrigins).toEqual([
+    'https://a.example',
+    'http://localhost:3000',
+  ]);
+  expect(loadConfig({ AUTH_DISABLED: 'true', SESSION_IDLE_MINUTES: '5' })).toMatchObject({
+    authDisabled: true,
+    sessionIdleMinutes: 5,
+  });
 });
 
 test.each([
@@ -52,6 +66,15 @@ test.each([
   [{ SQLITE_SYNCHRONOUS: 'OFF' }, /SQLITE_SYNCHRONOUS must be one of FULL, NORMAL/],
   [{ SEARCH_TIMEOUT_MS: '0' }, /SEARCH_TIMEOUT_MS must be an integer between 1 and/],
   [{ SEARCH_WORKERS: '-1' }, /SEARCH_WORKERS must be an integer between 0 and 64/],
+  [{ HOST: '0.0.0.0' }, /HMS_SECRET is required when the server listens on 0.0.0.0/],
+  [{ HMS_SECRET: 'short' }, /HMS_SECRET must have at least 32 characters/],
+  [
+    { HOST: '0.0.0.0', HMS_SECRET: 'x'.repeat(32), AUTH_DISABLED: 'true' },
+    /AUTH_DISABLED is allowed only on a loopback/,
+  ],
+  [{ ACCESS_TOKEN_MINUTES: '120' }, /ACCESS_TOKEN_MINUTES must be an integer between 1 and 60/],
+  [{ CORS_ORIGINS: 'https://a.example/path' }, /CORS_ORIGINS must list origins/],
+  [{ CORS_ORIGINS: '*' }, /CORS_ORIGINS must list origins/],
 ])('%j is refused', (env, message) => {
   expect(() => loadConfig(env)).toThrow(ConfigError);
   expect(() => loadConfig(env)).toThrow(message);

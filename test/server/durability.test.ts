@@ -5,6 +5,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { ChildServer, findFreePort } from '../bench/server-process';
 import { tempDir } from '../support/app';
+import { processToken } from '../support/process-token';
 
 const MAIN = path.resolve(__dirname, '../../dist/server/main.js');
 const HOST = '127.0.0.1';
@@ -25,10 +26,12 @@ async function startServer(dataDir: string, port: number): Promise<ChildServer> 
   });
 }
 
+let authorization = '';
+
 async function fhir(base: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${base}/${url}`, {
     method,
-    headers: { 'content-type': 'application/fhir+json' },
+    headers: { 'content-type': 'application/fhir+json', authorization },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
@@ -95,6 +98,7 @@ test('every acknowledged write survives kill -9, and no transaction is half ther
   const port = await findFreePort(HOST);
   let server = await startServer(dataDir, port);
   const base = `http://${HOST}:${port}/fhir`;
+  authorization = `Bearer ${await processToken(dataDir, base)}`;
   const acks: Ack[] = [];
   const txAcked: string[] = [];
   const txStarted: string[] = [];

@@ -5,6 +5,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { ChildServer, findFreePort } from '../bench/server-process';
 import { tempDir } from '../support/app';
+import { processToken } from '../support/process-token';
 
 const MAIN = path.resolve(__dirname, '../../dist/server/main.js');
 const HOST = '127.0.0.1';
@@ -25,6 +26,9 @@ test('SIGTERM lets the in-flight transaction finish, then exits 0 with the data 
   const env = { PORT: String(port), HOST, DATA_DIR: dataDir, LOG_LEVEL: 'info' };
   let server = await ChildServer.start({ script: MAIN, host: HOST, port, env, readyPath: '/fhir/metadata' });
   const base = `http://${HOST}:${port}/fhir`;
+  // An empty store: the one command that creates the first administrator is printed.
+  expect(server.recentOutput()).toContain('npx hms user add --username admin --role admin --password-stdin');
+  const authorization = `Bearer ${await processToken(dataDir, base)}`;
   // Idle keep-alive connections stay open past a load balancer's 60 s, so a reused one is not reset under it.
   expect((await fetch(`${base}/metadata`)).headers.get('keep-alive')).toBe('timeout=65');
   const bundle = {
@@ -37,7 +41,7 @@ test('SIGTERM lets the in-flight transaction finish, then exits 0 with the data 
   };
   const inFlight = fetch(base, {
     method: 'POST',
-    headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
+    headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal', authorization },
     body: JSON.stringify(bundle),
   });
   await new Promise((r) => setTimeout(r, 150));
@@ -49,7 +53,9 @@ test('SIGTERM lets the in-flight transaction finish, then exits 0 with the data 
 
   server = await ChildServer.start({ script: MAIN, host: HOST, port, env, readyPath: '/fhir/metadata' });
   try {
-    const search = await (await fetch(`${base}/Patient?identifier=urn:shutdown|&_count=0`)).json();
+    const search = await (
+      await fetch(`${base}/Patient?identifier=urn:shutdown|&_count=0`, { headers: { authorization } })
+    ).json();
     expect(search.total).toBe(2000);
   } finally {
     await server.stop();

@@ -6,24 +6,32 @@ import { createRequestListener } from '../../server/app';
 import { createLogger } from '../../server/log';
 import { closeServices, openServices } from '../../server/services';
 import type { RepositoryServices } from '../../resources/repository';
-import { BASE_URL, patient, tempDir } from '../support/app';
+import { AuthService } from '../../server/auth/service';
+import { BASE_URL, patient, systemToken, tempDir, testAuthSettings } from '../support/app';
 
 const lines: string[] = [];
 let services: RepositoryServices;
 let app: ReturnType<typeof createRequestListener>;
 let dataDir: string;
+let auth: AuthService;
+let bearer: string;
 
 beforeAll(async () => {
   dataDir = tempDir();
   services = await openServices({ dataDir, sqliteSynchronous: 'NORMAL' });
+  auth = await AuthService.open(services.store, testAuthSettings(dataDir));
   app = createRequestListener({
     services,
     baseUrl: BASE_URL,
     maxBodyBytes: 1024 * 1024,
     logger: createLogger('info', (l) => lines.push(l)),
+    auth,
   });
+  bearer = `Bearer ${await systemToken(app, auth)}`;
+  lines.length = 0;
 });
 afterAll(async () => {
+  await auth.close();
   await closeServices(services);
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
@@ -31,12 +39,13 @@ afterAll(async () => {
 test('request lines carry the route pattern, never ids, query values or bodies', async () => {
   const created = await request(app)
     .post('/fhir/Patient')
+    .set('Authorization', bearer)
     .set('Content-Type', 'application/fhir+json')
     .set('X-Request-Id', 'req-123')
     .send(patient({ name: [{ family: 'Secretname' }] }));
-  await request(app).get(`/fhir/Patient/${created.body.id}`);
-  await request(app).get('/fhir/Patient?name=Secretname&birthdate=1980-02-03');
-  await request(app).get('/fhir/Patient/unknown-secret-id');
+  await request(app).get(`/fhir/Patient/${created.body.id}`).set('Authorization', bearer);
+  await request(app).get('/fhir/Patient?name=Secretname&birthdate=1980-02-03').set('Authorization', bearer);
+  await request(app).get('/fhir/Patient/unknown-secret-id').set('Authorization', bearer);
   const logged = lines.map((l) => JSON.parse(l));
   expect(logged).toHaveLength(4);
   expect(logged[0]).toMatchObject({
@@ -51,7 +60,7 @@ test('request lines carry the route pattern, never ids, query values or bodies',
   expect(logged[1]).toMatchObject({ method: 'GET', route: '/fhir/:type/:id', status: 200 });
   expect(logged[3]).toMatchObject({ route: '/fhir/:type/:id', status: 404 });
   const all = lines.join('');
-  for (const secret of ['Secretname', '1980-02-03', created.body.id, 'unknown-secret-id'])
+  for (const secret of ['Secretname', '1980-02-03', created.body.id, 'unknown-secret-id', bearer.slice(7)])
     expect(all).not.toContain(secret);
 });
 
@@ -64,9 +73,13 @@ test('an unexpected error is a 500 OperationOutcome with the request id, logged 
     baseUrl: BASE_URL,
     maxBodyBytes: 1024,
     logger: createLogger('info', (l) => lines.push(l)),
+    auth,
   });
   lines.length = 0;
-  const res = await request(broken).get('/fhir/Patient/some-id').set('X-Request-Id', 'req-500');
+  const res = await request(broken)
+    .get('/fhir/Patient/some-id')
+    .set('X-Request-Id', 'req-500')
+    .set('Authorization', bearer);
   expect(res.status).toBe(500);
   expect(res.body.issue[0]).toMatchObject({ code: 'exception', diagnostics: expect.stringContaining('req-500') });
   const error = lines.map((l) => JSON.parse(l)).find((l) => l.level === 'error');
@@ -82,8 +95,9 @@ test('below info no request lines are written, and requests are still answered',
     baseUrl: BASE_URL,
     maxBodyBytes: 1024 * 1024,
     logger: createLogger('warn', (l) => quiet.push(l)),
+    auth,
   });
-  const response = await request(warnOnly).get('/fhir/Patient/not-there');
+  const response = await request(warnOnly).get('/fhir/Patient/not-there').set('Authorization', bearer);
   expect(response.status).toBe(404);
   expect(response.headers['x-request-id']).toBeTruthy();
   expect(quiet).toEqual([]);

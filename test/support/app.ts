@@ -9,6 +9,10 @@ import { createLogger } from '../../server/log';
 import { closeServices, openServices } from '../../server/services';
 import type { RepositoryServices } from '../../resources/repository';
 import type { ResourceStore } from '../../resources/store/port';
+import { AuthService } from '../../server/auth/service';
+import { SYSTEM_SCOPE, authSettingsFor, backendKey, backendToken, registerBackendClient } from './tokens';
+
+export { SYSTEM_SCOPE };
 
 export const BASE_URL = 'http://localhost:8080/fhir';
 
@@ -16,8 +20,14 @@ export interface TestApp {
   /** The server's request listener: the read fast path in front of the Express app. */
   app: RequestListener;
   services: RepositoryServices;
+  auth: AuthService;
   dataDir: string;
-  api: () => ReturnType<typeof request>;
+  /** Requests with a full-access system token (client_credentials through the real token endpoint). */
+  api: () => ReturnType<typeof request.agent>;
+  /** That token. */
+  token: string;
+  /** Requests without any credentials. */
+  anonymous: () => ReturnType<typeof request>;
   close: () => Promise<void>;
 }
 
@@ -26,8 +36,16 @@ export function tempDir(prefix = 'hms-test-'): string {
 }
 
 export async function startTestApp(
-  options: { maxBodyBytes?: number; searchWorkers?: number; searchTimeoutMs?: number; store?: ResourceStore } = {},
+  options: {
+    maxBodyBytes?: number;
+    searchWorkers?: number;
+    searchTimeoutMs?: number;
+    store?: ResourceStore;
+    /** For a test that serves the app on a real port (browser tests): its public FHIR base URL. */
+    baseUrl?: string;
+  } = {},
 ): Promise<TestApp> {
+  const baseUrl = options.baseUrl ?? BASE_URL;
   const dataDir = tempDir();
   const { searchWorkers, searchTimeoutMs, store } = options;
   const services = await openServices({
@@ -36,20 +54,27 @@ export async function startTestApp(
     searchWorkers,
     searchTimeoutMs,
     store,
-    baseUrl: BASE_URL,
+    baseUrl,
   });
+  const auth = await AuthService.open(services.store, authSettingsFor(dataDir, baseUrl));
   const app = createRequestListener({
     services,
-    baseUrl: BASE_URL,
+    baseUrl,
     maxBodyBytes: options.maxBodyBytes ?? 16 * 1024 * 1024,
     logger: createLogger('silent'),
+    auth,
   });
+  const token = await systemToken(app, auth);
   return {
     app,
     services,
+    auth,
     dataDir,
-    api: () => request(app),
+    api: () => request.agent(app).set('Authorization', `Bearer ${token}`),
+    token,
+    anonymous: () => request(app),
     close: async () => {
+      await auth.close();
       await closeServices(services);
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
@@ -106,4 +131,12 @@ export async function createThroughApi(t: TestApp, resource: Record<string, unkn
     .send(resource);
   expect(res.status).toBe(201);
   return res.body.id as string;
+}
+
+export const testAuthSettings = (dataDir: string) => authSettingsFor(dataDir, BASE_URL);
+
+export async function systemToken(app: RequestListener, auth: AuthService): Promise<string> {
+  const key = await backendKey();
+  await registerBackendClient(auth, 'test-system', key, SYSTEM_SCOPE);
+  return backendToken(app, auth, 'test-system', key, SYSTEM_SCOPE);
 }

@@ -11,7 +11,13 @@ import type {
   FindOptions,
   PipelineStage,
 } from '../../resources/store/mongo/collections';
-import type { GuardDocument, ResourceDocument, VersionDocument } from '../../resources/store/mongo/documents';
+import type {
+  AuditDocument,
+  AuditHeadDocument,
+  GuardDocument,
+  ResourceDocument,
+  VersionDocument,
+} from '../../resources/store/mongo/documents';
 
 interface Keyed {
   _id: string;
@@ -21,12 +27,16 @@ type Maps = {
   resources: Map<string, ResourceDocument>;
   versions: Map<string, VersionDocument>;
   guards: Map<string, GuardDocument>;
+  audit: Map<string, AuditDocument>;
+  auditHead: Map<string, AuditHeadDocument>;
 };
 
 const copyOf = (maps: Maps): Maps => ({
   resources: new Map(maps.resources),
   versions: new Map(maps.versions),
   guards: new Map(maps.guards),
+  audit: new Map(maps.audit),
+  auditHead: new Map(maps.auditHead),
 });
 
 class MingoCollection<T extends Keyed> implements DocumentCollection<T> {
@@ -96,11 +106,19 @@ function collectionsOver(maps: () => Maps): Collections {
     resources: new MingoCollection(() => maps().resources),
     versions: new MingoCollection(() => maps().versions),
     guards: new MingoCollection(() => maps().guards),
+    audit: new MingoCollection(() => maps().audit),
+    auditHead: new MingoCollection(() => maps().auditHead),
   };
 }
 
 export class MingoDatabase implements DocumentDatabase {
-  private committed: Maps = copyOf({ resources: new Map(), versions: new Map(), guards: new Map() });
+  private committed: Maps = copyOf({
+    resources: new Map(),
+    versions: new Map(),
+    guards: new Map(),
+    audit: new Map(),
+    auditHead: new Map(),
+  });
   private queue: Promise<unknown> = Promise.resolve();
   /** Transactions run so far, so a test can see that work was not re-run. */
   transactions = 0;

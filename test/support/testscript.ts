@@ -76,8 +76,10 @@ export function buildUrl(base: string, op: Operation): string {
   return `${root}/${op.resource}/${params}`;
 }
 
-async function perform(base: string, op: Operation): Promise<Response> {
+async function perform(base: string, op: Operation, authorization?: string): Promise<Response> {
   const headers: Record<string, string> = { Accept: 'application/fhir+json', 'Content-Type': 'application/fhir+json' };
+  // The client's token; a script's own Authorization header (a probe without one) replaces it below.
+  if (authorization) headers.Authorization = authorization;
   for (const h of op.requestHeader ?? []) {
     const existing = Object.keys(headers).find((k) => k.toLowerCase() === h.field.toLowerCase());
     if (existing) delete headers[existing];
@@ -170,11 +172,15 @@ function checkAssert(a: Assert, res: Response): string | undefined {
   return `${a.label ?? kind}: ${kind} ${operator} ${expected ?? ''} failed (status ${res.status}, actual ${String(actual).slice(0, 120)})`;
 }
 
-export async function runScript(base: string, script: TestScript): Promise<{ passed: boolean; detail?: string }> {
+export async function runScript(
+  base: string,
+  script: TestScript,
+  authorization?: string,
+): Promise<{ passed: boolean; detail?: string }> {
   for (const test of script.test ?? []) {
     let last: Response | undefined;
     for (const action of test.action ?? []) {
-      if (action.operation) last = await perform(base, action.operation);
+      if (action.operation) last = await perform(base, action.operation, authorization);
       else if (action.assert) {
         if (!last) throw new Error('assert without an earlier operation');
         const failure = checkAssert(action.assert, last);
@@ -185,12 +191,13 @@ export async function runScript(base: string, script: TestScript): Promise<{ pas
   return { passed: true };
 }
 
-export async function runScripts(base: string, dir: string): Promise<ScriptResult[]> {
+/** Runs every script under `dir`, sending `authorization` (a bearer token) with each request. */
+export async function runScripts(base: string, dir: string, authorization?: string): Promise<ScriptResult[]> {
   const results: ScriptResult[] = [];
   for (const { file, profile, bucket } of findScripts(dir)) {
     const script = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as TestScript;
     try {
-      results.push({ file, profile, bucket, ...(await runScript(base, script)) });
+      results.push({ file, profile, bucket, ...(await runScript(base, script, authorization)) });
     } catch (err) {
       results.push({ file, profile, bucket, passed: false, detail: `error: ${(err as Error).message}` });
     }

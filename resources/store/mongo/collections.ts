@@ -1,7 +1,7 @@
 // The slice of MongoDB the adapter uses, as an interface: the official driver implements it for a server
 // (driver-database.ts), and the test suite implements it with mingo, so the adapter's own logic (documents,
 // query compilation, paging, transactions) runs and is checked where no MongoDB server exists.
-import type { GuardDocument, ResourceDocument, VersionDocument } from './documents';
+import type { AuditDocument, AuditHeadDocument, GuardDocument, ResourceDocument, VersionDocument } from './documents';
 
 export type Filter = Record<string, unknown>;
 export type SortSpec = Record<string, 1 | -1>;
@@ -32,6 +32,8 @@ export interface Collections {
   resources: DocumentCollection<ResourceDocument>;
   versions: DocumentCollection<VersionDocument>;
   guards: DocumentCollection<GuardDocument>;
+  audit: DocumentCollection<AuditDocument>;
+  auditHead: DocumentCollection<AuditHeadDocument>;
 }
 
 export interface DocumentDatabase {

@@ -9,6 +9,8 @@ import type { StoredVersion, VersionWrite, WriteMethod } from '../port';
 export const RESOURCES = 'resources';
 export const VERSIONS = 'versions';
 export const GUARDS = 'guards';
+export const AUDIT = 'audit';
+export const AUDIT_HEAD = 'auditHead';
 
 /** A string entry with every suffix of its value (each cut to CONTAINS_MAX): `:contains` is a prefix match. */
 export type StringDocEntry = Extract<IndexEntry, { type: 'string' }> & { suffixes: string[] };
@@ -77,6 +79,30 @@ export interface GuardDocument {
   _id: string;
   /** When a transaction last evaluated it (epoch ms). */
   at: number;
+}
+
+/** `audit`: the audit log, one document per AuditEvent (`_id` is its id), in chain order by `seq`. */
+export interface AuditDocument {
+  _id: string;
+  seq: number;
+  recorded: number;
+  patients: string[];
+  agent: string;
+  subtype: string;
+  outcome: string;
+  prevHash: string;
+  hash: string;
+  json: string;
+}
+
+/**
+ * `auditHead`: one document, the chain's last seq and hash. Every append reads and rewrites it in its
+ * transaction, so two racing appends conflict and MongoDB retries one, which then chains after the other.
+ */
+export interface AuditHeadDocument {
+  _id: string;
+  seq: number;
+  hash: string;
 }
 
 /** `Type/id` of a resource document. */

@@ -24,9 +24,13 @@ import type {
   PipelineStage,
 } from './collections';
 import {
+  AUDIT,
+  AUDIT_HEAD,
   GUARDS,
   RESOURCES,
   VERSIONS,
+  type AuditDocument,
+  type AuditHeadDocument,
   type GuardDocument,
   type ResourceDocument,
   type VersionDocument,
@@ -109,6 +113,8 @@ export class DriverDatabase implements DocumentDatabase {
       resources: new DriverCollection<ResourceDocument>(this.db.collection(RESOURCES), session, this.searchTimeoutMs),
       versions: new DriverCollection<VersionDocument>(this.db.collection(VERSIONS), session, this.searchTimeoutMs),
       guards: new DriverCollection<GuardDocument>(this.db.collection(GUARDS), session, this.searchTimeoutMs),
+      audit: new DriverCollection<AuditDocument>(this.db.collection(AUDIT), session, this.searchTimeoutMs),
+      auditHead: new DriverCollection<AuditHeadDocument>(this.db.collection(AUDIT_HEAD), session, this.searchTimeoutMs),
     };
   }
 }

@@ -1,7 +1,7 @@
 // The MongoDB indexes of the store, as data: ensureIndexes creates them at start-up, the README's MongoDB
 // section lists them, and a test checks every key path against the document model (documents.ts).
 import type { Db } from 'mongodb';
-import { RESOURCES, VERSIONS } from './documents';
+import { AUDIT, RESOURCES, VERSIONS } from './documents';
 
 export interface IndexDefinition {
   /**
@@ -9,7 +9,7 @@ export interface IndexDefinition {
    * with other keys: an index whose keys change takes a new name.
    */
   name: string;
-  collection: typeof RESOURCES | typeof VERSIONS;
+  collection: typeof RESOURCES | typeof VERSIONS | typeof AUDIT;
   keys: Record<string, 1 | -1>;
   /** The queries it serves. */
   serves: string;
@@ -125,11 +125,41 @@ export const INDEXES: readonly IndexDefinition[] = [
     keys: { replacedAt: 1 },
     serves: 'history `_at` (versions replaced after the moment, or never)',
   },
+  {
+    name: 'seq',
+    collection: AUDIT,
+    keys: { seq: 1 },
+    serves: 'the chain walk (`hms audit verify`); audit searches without a selective condition, newest first',
+  },
+  {
+    name: 'patients_seq',
+    collection: AUDIT,
+    keys: { patients: 1, seq: 1 },
+    serves: 'who accessed a patient (`patient`), newest first',
+  },
+  {
+    name: 'agent_seq',
+    collection: AUDIT,
+    keys: { agent: 1, seq: 1 },
+    serves: 'what an agent did (`agent`), newest first',
+  },
+  {
+    name: 'outcome_seq',
+    collection: AUDIT,
+    keys: { outcome: 1, seq: 1 },
+    serves: 'failures (`outcome`), newest first',
+  },
+  {
+    name: 'recorded',
+    collection: AUDIT,
+    keys: { recorded: 1 },
+    serves: 'audit date ranges',
+  },
 ];
 
 /** Creates the missing indexes; those that exist with the same keys are left as they are. */
 export async function ensureIndexes(db: Db): Promise<void> {
-  for (const collection of [RESOURCES, VERSIONS]) {
+  for (const collection of [RESOURCES, VERSIONS, AUDIT]) {
     const specs = INDEXES.filter((index) => index.collection === collection).map(({ name, keys }) => ({
       name,
       key: keys,

@@ -2,6 +2,7 @@
 // `versions`, all writes of a transaction in one multi-document transaction. It speaks to MongoDB only
 // through DocumentDatabase (collections.ts), so the same code runs on the driver and, in tests, on mingo.
 import { createHash } from 'node:crypto';
+import type { AuditQuery, StoredAuditRecord } from '../../audit/record';
 import { conflict } from '../../errors';
 import type { IndexEntry } from '../../search/index-entry';
 import type { SearchQuery } from '../../search/query';
@@ -17,6 +18,7 @@ import type {
   VersionWrite,
 } from '../port';
 import { SEARCHABLE_TYPES } from '../searchable-types';
+import { appendAudit, auditRecords, readAudit, searchAudit } from './audit-log';
 import type { Collections, DocumentDatabase } from './collections';
 import {
   indexFields,
@@ -36,7 +38,7 @@ export class MongoStore implements ResourceStore {
   private closed = false;
 
   constructor(
-    private readonly database: DocumentDatabase,
+    readonly database: DocumentDatabase,
     private readonly orderKeys = new OrderKeys(),
   ) {
     this.reader = readerOver(database.collections);
@@ -80,6 +82,18 @@ export class MongoStore implements ResourceStore {
     return page;
   }
 
+  readAudit(id: string): Promise<StoredAuditRecord | undefined> {
+    return readAudit(this.database.collections.audit, id);
+  }
+
+  searchAudit(query: AuditQuery): Promise<Page<StoredAuditRecord>> {
+    return searchAudit(this.database.collections.audit, query);
+  }
+
+  auditRecords(after?: number): AsyncIterable<StoredAuditRecord> {
+    return auditRecords(this.database.collections.audit, after);
+  }
+
   /**
    * Entries are computed outside the transaction; a resource only takes them while the version they were
    * computed from is still its current one, so a write that came meanwhile keeps its own index.
@@ -113,6 +127,7 @@ export class MongoStore implements ResourceStore {
           return searchResources(collections.resources, query);
         },
         writeVersion: (write) => this.writeVersion(collections, write),
+        appendAudit: (records) => appendAudit(collections, records),
       }),
     );
   }

@@ -1,10 +1,11 @@
 // The SQLite schema: current resources, every version, and one table per search-index entry type
 // (resources/search/index-entry.ts). Index rows point at the resource's integer row id (`rid`) and a
-// parameter id (`pid`, one per resource type and parameter code), which keeps the index compact.
+// parameter id (`pid`, one per resource type and parameter code), which keeps the index compact. The audit
+// log sits beside them: append-only, hash-chained, with the columns auditors search by.
 import type Database from 'better-sqlite3';
 import { MAX_INSTANT, MIN_INSTANT } from '../../search/index-entry';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Index tables and their value columns, in IndexEntry field order. Data, so writer and reader agree. */
 export const INDEX_TABLES = {
@@ -67,6 +68,33 @@ const INDEX_DDL = (Object.keys(INDEX_TABLES) as IndexType[])
   })
   .join('\n');
 
+/**
+ * Version 3. `seq` is the chain position (the row id: appends go to the end of the B-tree). Searches run newest
+ * first, so every search index ends in `seq`; patients are a table of their own for "who saw patient X", and
+ * kept as a JSON array on the row so a record reads back without a join.
+ */
+const AUDIT_DDL = `
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  recorded INTEGER NOT NULL,
+  agent TEXT NOT NULL,
+  subtype TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  patients TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_agent ON audit (agent, seq);
+CREATE INDEX IF NOT EXISTS audit_outcome ON audit (outcome, seq);
+CREATE INDEX IF NOT EXISTS audit_recorded ON audit (recorded);
+CREATE TABLE IF NOT EXISTS audit_patient (
+  patient TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (patient, seq)
+) WITHOUT ROWID;`;
+
 const DDL = `
 CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -103,13 +131,14 @@ CREATE TABLE IF NOT EXISTS search_params (
 );
 
 ${INDEX_DDL}
-${DATE_WINDOW_DDL}`;
+${DATE_WINDOW_DDL}
+${AUDIT_DDL}`;
 
 export class SchemaVersionError extends Error {}
 
 /**
  * Creates the schema if absent, brings a file of an older schema up to date, and refuses one written by a
- * newer schema than this code knows.
+ * newer schema than this code knows. Tables new in a version (the audit log in 3) are created by the DDL.
  */
 export function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { AuditQuery, AuditRecord, StoredAuditRecord } from '../../audit/record';
 import type { SearchQuery } from '../../search/query';
 import type { IndexEntry } from '../../search/index-entry';
 import type {
@@ -20,6 +21,7 @@ import type {
   StoredVersion,
   VersionWrite,
 } from '../port';
+import { SqliteAuditAppender, SqliteAuditReader } from './audit-log';
 import type { CheckpointerData } from './checkpointer';
 import { CheckpointerThread } from './checkpointer-thread';
 import { CurrentVersionCache, DEFAULT_READ_CACHE_BYTES } from './current-cache';
@@ -93,6 +95,7 @@ export class SqliteStore implements ResourceStore {
   private readonly writer: Database.Database;
   private readonly readerDb: Database.Database;
   private readonly reader: SqliteReader;
+  private readonly auditReader: SqliteAuditReader;
   private readonly tx: StoreTransaction;
   private readonly paramIds: ParamIds;
   private readonly dateSpans: DateSpans;
@@ -146,6 +149,8 @@ export class SqliteStore implements ResourceStore {
     const writerReads = new SqliteReader(this.writer, this.paramIds);
     const rowWriter = new SqliteWriter(this.writer, this.paramIds, this.dateSpans);
     this.rowWriter = rowWriter;
+    const auditAppender = new SqliteAuditAppender(this.writer);
+    this.auditReader = new SqliteAuditReader(this.readerDb);
     this.tx = {
       readCurrent: (t, id) => writerReads.readCurrent(t, id),
       readVersion: (t, id, v) => writerReads.readVersion(t, id, v),
@@ -155,6 +160,7 @@ export class SqliteStore implements ResourceStore {
         rowWriter.write(w);
         if (this.cache) this.touched.push(w);
       },
+      appendAudit: async (records: AuditRecord[]) => auditAppender.append(records),
     };
     const cacheBytes = options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES;
     this.cache = cacheBytes > 0 ? new CurrentVersionCache(this.writer, cacheBytes) : undefined;
@@ -224,6 +230,18 @@ export class SqliteStore implements ResourceStore {
 
   versions(position: ScanPosition): Promise<Page<StoredVersion>> {
     return this.reader.versions(position);
+  }
+
+  async readAudit(id: string): Promise<StoredAuditRecord | undefined> {
+    return this.auditReader.read(id);
+  }
+
+  async searchAudit(query: AuditQuery): Promise<Page<StoredAuditRecord>> {
+    return this.auditReader.search(query);
+  }
+
+  auditRecords(after?: number): AsyncIterable<StoredAuditRecord> {
+    return this.auditReader.records(after);
   }
 
   /**

@@ -9,9 +9,14 @@ import { fixed } from '../report';
 import { FHIR_JSON, seedServer, type SeedResult, type Target } from '../seed';
 import { findFreePort, startFhirServer, type FhirServerHandle, type MemoryUsage } from '../server-process';
 import type { BenchOptions, BenchSuite, CeilingReport, PhaseReport, SuiteReport, TargetCheck } from '../suite';
+import { tokenRequestBodies, tokenRequests } from '../token-requests';
 import { buildCreateBodies, editedBody, type CreateBody } from '../workload';
 
 const TARGET_READ_RATIO = 0.6;
+/** Reads with a bearer token against the same reads on a server with AUTH_DISABLED (issue 13). */
+const TARGET_AUTH_READ_RATIO = 0.85;
+/** Token requests signed before the token phase: more than its warm-up and run can use at 3,000/s. */
+const TOKEN_REQUESTS_PER_SECOND_BOUND = 3000;
 const TARGET_CREATES_PER_SECOND = 1500;
 const TARGET_P99_MS = 25;
 const SAMPLED_READ_BODIES = 500;
@@ -76,8 +81,16 @@ async function measureServer(options: BenchOptions, port: number): Promise<Measu
     const readSamples: { path: string; body: string }[] = [];
     const readPhase = await phase('read', readRequests(target, options.seed, seeded, created, readSamples));
     const updatePhase = await phase('update', updateRequests(target, options.seed, seeded));
+    progress('signing client assertions for the token endpoint');
+    const tokenBodies = await tokenRequestBodies(
+      fhir.dataDir,
+      fhir.baseUrl,
+      Math.ceil(((options.durationMs + options.warmupMs) / 1000) * TOKEN_REQUESTS_PER_SECOND_BOUND),
+    );
+    const tokenPhase = await phase('token (client_credentials)', tokenRequests(tokenBodies));
+    const openReadPhase = await measureOpenReads(options, port, fhir, seeded, created);
     return {
-      phases: [seedPhase, createPhase, readPhase, updatePhase],
+      phases: [seedPhase, createPhase, readPhase, updatePhase, tokenPhase, openReadPhase],
       startupMemory,
       createBodies,
       readSample: medianBySize(readSamples),
@@ -87,6 +100,39 @@ async function measureServer(options: BenchOptions, port: number): Promise<Measu
     throw new Error(`${(err as Error).message}\nserver output:\n${fhir.server.recentOutput()}`, { cause: err });
   } finally {
     await fhir.stop();
+  }
+}
+
+/**
+ * The unauthenticated baseline of reads: the server restarted on the same data with AUTH_DISABLED, and the
+ * same reads (same seed) without a token. The data directory is removed by the caller's stop.
+ */
+async function measureOpenReads(
+  options: BenchOptions,
+  port: number,
+  fhir: FhirServerHandle,
+  seeded: SeedResult,
+  created: string[],
+): Promise<PhaseReport> {
+  progress('restarting the server with AUTH_DISABLED on the same data; measuring reads without a token');
+  await fhir.server.stop();
+  const open = await startFhirServer({ ...options, keepData: true }, port, {
+    authDisabled: true,
+    dataDir: fhir.dataDir,
+  });
+  try {
+    // The token run came after the creates and reads had filled the read cache; this fresh process gets as long.
+    const warm = { ...options, warmupMs: options.warmupMs + options.durationMs };
+    const phase = await measurePhase(
+      'read',
+      open,
+      warm,
+      open.target,
+      readRequests(open.target, options.seed, seeded, created, []),
+    );
+    return { ...phase, name: 'read (no token, AUTH_DISABLED)' };
+  } finally {
+    await open.server.stop();
   }
 }
 
@@ -114,7 +160,14 @@ async function measurePhase(
   target: Target,
   next: LoadOptions['next'],
 ): Promise<PhaseReport> {
-  const base = { host: target.host, port: target.port, connections: options.connections, driver: options.driver, next };
+  const base = {
+    host: target.host,
+    port: target.port,
+    authorization: target.authorization,
+    connections: options.connections,
+    driver: options.driver,
+    next,
+  };
   if (options.warmupMs > 0) await runLoad({ ...base, durationMs: options.warmupMs });
   const load = await runLoad({ ...base, durationMs: options.durationMs });
   return { name, load, memory: fhir.server.memory() };
@@ -226,7 +279,15 @@ function targetChecks(phases: PhaseReport[], ceilings: CeilingReport[]): TargetC
   const bare = ceilings[0]?.perSecond ?? 0;
   const ratio = bare > 0 ? reads / bare : 0;
   const creates = byName('create')?.load.requestsPerSecond ?? 0;
+  const openReads = byName('read (no token, AUTH_DISABLED)')?.load.requestsPerSecond ?? 0;
+  const authRatio = openReads > 0 ? reads / openReads : 0;
   const checks: TargetCheck[] = [
+    {
+      name: 'reads with a token vs without (AUTH_DISABLED)',
+      value: `${fixed(authRatio * 100, 1)}%`,
+      goal: `>= ${TARGET_AUTH_READ_RATIO * 100}%`,
+      met: authRatio >= TARGET_AUTH_READ_RATIO,
+    },
     {
       name: 'reads vs bare HTTP',
       value: `${fixed(ratio * 100, 1)}%`,

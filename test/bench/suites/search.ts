@@ -261,7 +261,14 @@ async function measureQueryPhase(
     };
     return { method: 'GET', path: requestPath, headers: { Accept: FHIR_JSON }, onResponse: keep };
   };
-  const base = { host: target.host, port: target.port, connections: options.connections, driver: options.driver, next };
+  const base = {
+    host: target.host,
+    port: target.port,
+    authorization: target.authorization,
+    connections: options.connections,
+    driver: options.driver,
+    next,
+  };
   if (options.warmupMs > 0) await runLoad({ ...base, durationMs: options.warmupMs });
   const load = await runLoad({ ...base, durationMs: options.durationMs });
   return { name: query.name, load, memory: fhir.server.memory() };

@@ -22,11 +22,14 @@ import type {
   VersionWrite,
 } from '../../../resources/store/port';
 import type { IndexEntry } from '../../../resources/search/index-entry';
+import type { AuditQuery } from '../../../resources/audit/record';
 import type { SearchQuery } from '../../../resources/search/query';
 import { MongoStore } from '../../../resources/store/mongo/mongo-store';
 import { SqliteStore } from '../../../resources/store/sqlite/sqlite-store';
 import { MingoDatabase } from '../../support/mingo-database';
 import { tempDir } from '../../support/app';
+import { GENESIS_HASH } from '../../../resources/audit/chain';
+import { allAuditRecords, auditRecord } from './audit-contract';
 import { query } from './contract';
 
 const registry = SearchParameterRegistry.withBaseParameters();
@@ -241,12 +244,37 @@ describe('migrateStore', () => {
   });
 
   test('an empty source copies nothing and verifies an empty target', async () => {
+    const emptyLog = { records: 0, head: GENESIS_HASH };
     expect(await migrateStore(source, target, { entriesFor })).toEqual({
       copied: 0,
       skipped: 0,
       types: [],
+      audit: { copied: 0, skipped: 0, source: emptyLog, target: emptyLog, match: true },
       match: true,
     });
+  });
+
+  test('the audit log is copied in chain order to the same chain, resumes, and a foreign log fails the check', async () => {
+    const records = Array.from({ length: 7 }, (_, i) => auditRecord({ patients: [`p${i % 2}`] }));
+    await source.transaction((tx) => tx.appendAudit(records.slice(0, 4)));
+    await source.transaction((tx) => tx.appendAudit(records.slice(4)));
+    const mongo = new MongoStore(new MingoDatabase());
+    await expect(migrateStore(source, new InterruptingStore(mongo, 2), { entriesFor, batchSize: 3 })).rejects.toThrow(
+      'interrupted',
+    );
+    const there = await migrateStore(source, mongo, { entriesFor, batchSize: 2 });
+    expect(there.audit).toMatchObject({ copied: 4, skipped: 3, match: true, target: { records: 7 } });
+    expect(await allAuditRecords(mongo)).toEqual(await allAuditRecords(source));
+    expect((await mongo.searchAudit({ patient: 'p1', count: 10 })).entries.map((r) => r.id)).toEqual(
+      [records[5], records[3], records[1]].map((r) => r.id),
+    );
+    expect((await migrateStore(source, mongo, { entriesFor })).audit).toMatchObject({ copied: 0, skipped: 7 });
+    await mongo.close();
+
+    await target.transaction((tx) => tx.appendAudit([auditRecord()]));
+    const foreign = await migrateStore(source, target, { entriesFor });
+    expect(foreign.audit).toMatchObject({ copied: 7, match: false, target: { records: 8 } });
+    expect(foreign.match).toBe(false);
   });
 
   test('a run interrupted inside a batch resumes without duplicates', async () => {
@@ -377,6 +405,15 @@ class InterruptingStore implements ResourceStore {
   }
   reindex(type: string, position: ScanPosition, extract: (stored: StoredVersion) => IndexEntry[]) {
     return this.inner.reindex(type, position, extract);
+  }
+  readAudit(id: string) {
+    return this.inner.readAudit(id);
+  }
+  searchAudit(q: AuditQuery) {
+    return this.inner.searchAudit(q);
+  }
+  auditRecords(after?: number) {
+    return this.inner.auditRecords(after);
   }
   close() {
     return this.inner.close();

@@ -71,6 +71,18 @@ describe('index list', () => {
     resources: resourceDocument(write, 'order-1'),
     // replacedAt is set on a version when the next one is written.
     versions: { ...versionDocument(write, 'seq-1'), replacedAt: 3000 },
+    audit: {
+      _id: 'a1',
+      seq: 1,
+      recorded: 1000,
+      patients: ['p1'],
+      agent: 'Practitioner/7',
+      subtype: 'read',
+      outcome: '0',
+      prevHash: '0',
+      hash: '1',
+      json: '{}',
+    },
   };
 
   test('names are unique and every index is on a known collection', () => {
@@ -100,7 +112,7 @@ describe('index list', () => {
     const section = readme.slice(readme.indexOf('\n## MongoDB\n'), readme.indexOf('**Sharding.**'));
     const rows = section
       .split('\n')
-      .filter((line) => /^\| `(resources|versions)` +\|/.test(line))
+      .filter((line) => /^\| `(resources|versions|audit)` +\|/.test(line))
       .map((line) =>
         line
           .split('|')

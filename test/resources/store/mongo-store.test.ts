@@ -3,12 +3,16 @@
 // server in mongo-integration.test.ts where MONGODB_URL is set.
 import { guardKey, MongoStore } from '../../../resources/store/mongo/mongo-store';
 import { MingoDatabase } from '../../support/mingo-database';
+import { verifyChain } from '../../../resources/audit/chain';
+import { allAuditRecords, auditRecord, describeAuditContract } from './audit-contract';
 import { describeStoreContract, query, version } from './contract';
 
-describeStoreContract('MongoDB adapter on mingo', async () => {
+const onMingo = async () => {
   const store = new MongoStore(new MingoDatabase());
   return { store, cleanup: () => store.close() };
-});
+};
+describeStoreContract('MongoDB adapter on mingo', onMingo);
+describeAuditContract('MongoDB adapter on mingo', onMingo);
 
 describe('MongoDB adapter on mingo', () => {
   test('a version that does not follow the current one is refused, and the transaction leaves nothing', async () => {
@@ -46,6 +50,28 @@ describe('MongoDB adapter on mingo', () => {
     expect(rest.next).toBeUndefined();
     expect(first.entries[2].deleted).toBe(false);
     expect(rest.entries[0].deleted).toBe(true);
+  });
+});
+
+describe('audit log', () => {
+  test('verifyChain names the first record edited or removed in the collection', async () => {
+    const database = new MingoDatabase();
+    const store = new MongoStore(database);
+    await store.transaction((tx) => tx.appendAudit([1, 2, 3, 4, 5].map(() => auditRecord())));
+    const [, second, third] = await allAuditRecords(store);
+    await database.collections.audit.updateOne({ _id: third.id }, { json: third.json.replace('read', 'vread') });
+    expect(await verifyChain(store.auditRecords())).toEqual({
+      checked: 3,
+      broken: { seq: 3, id: third.id, reason: expect.stringMatching(/hash mismatch/) },
+    });
+    await database.collections.audit.updateOne({ _id: third.id }, { json: third.json });
+    // The log has no delete; a removal in the database is what verification must notice.
+    const committed = (database as unknown as { committed: { audit: Map<string, unknown> } }).committed;
+    committed.audit.delete(second.id);
+    expect(await verifyChain(store.auditRecords())).toEqual({
+      checked: 2,
+      broken: { seq: 3, id: third.id, reason: expect.stringMatching(/seq gap: expected 2/) },
+    });
   });
 });
 

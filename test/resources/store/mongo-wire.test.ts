@@ -166,7 +166,7 @@ describe('a standalone server, allowed for development', () => {
   test('ensureIndexes creates the index list, one createIndexes per collection', async () => {
     await ensureIndexes(database.db);
     const created = fake.named('createIndexes');
-    expect(created.map((received) => received.command.createIndexes)).toEqual(['resources', 'versions']);
+    expect(created.map((received) => received.command.createIndexes)).toEqual(['resources', 'versions', 'audit']);
     for (const received of created) {
       const expected = INDEXES.filter((index) => index.collection === received.command.createIndexes);
       expect(received.db).toBe('hms');
@@ -241,7 +241,7 @@ describe('openStore with MONGODB_URL', () => {
   test('creates the indexes and serves reads from MongoDB', async () => {
     fake.answer('find', cursorReply('hms.resources', []));
     const store = await openStore({ dataDir: '', mongodbUrl: fake.url(), mongodbAllowStandalone: true });
-    expect(fake.named('createIndexes')).toHaveLength(2);
+    expect(fake.named('createIndexes')).toHaveLength(3);
     expect(await store.readCurrent('Patient', 'x')).toBeUndefined();
     expect(fake.named('find')[0].command).toMatchObject({
       find: 'resources',

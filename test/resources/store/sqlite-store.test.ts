@@ -8,9 +8,12 @@ import { SqliteStore } from '../../../resources/store/sqlite/sqlite-store';
 import { openStore, StoreConfigError, SQLITE_FILE_NAME } from '../../../resources/store';
 import { tempDir } from '../../support/app';
 import { describeStoreContract, subjectEntry, version } from './contract';
+import { allAuditRecords, auditRecord, describeAuditContract } from './audit-contract';
 import type { IndexEntry } from '../../../resources/search/index-entry';
+import { SCHEMA_VERSION } from '../../../resources/store/sqlite/schema';
+import { chainHash, verifyChain } from '../../../resources/audit/chain';
 
-describeStoreContract('SQLite', async () => {
+const onFile = async () => {
   const dir = tempDir('hms-store-');
   const store = SqliteStore.open(path.join(dir, 'test.sqlite'), { synchronous: 'NORMAL' });
   return {
@@ -20,7 +23,9 @@ describeStoreContract('SQLite', async () => {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+};
+describeStoreContract('SQLite', onFile);
+describeAuditContract('SQLite', onFile);
 
 describe('SQLite adapter', () => {
   let dir: string;
@@ -79,9 +84,56 @@ describe('SQLite adapter', () => {
     expect(found.entries.map((e) => e.id).sort()).toEqual(['one', 'two']);
     await second.close();
     const check = new Database(file, { readonly: true });
-    expect(check.prepare("SELECT value FROM store_meta WHERE key = 'schema_version'").pluck().get()).toBe('2');
+    expect(check.prepare("SELECT value FROM store_meta WHERE key = 'schema_version'").pluck().get()).toBe(
+      String(SCHEMA_VERSION),
+    );
     expect(check.prepare('SELECT span FROM date_spans').pluck().all()).toEqual([3_600_000]);
     check.close();
+  });
+
+  test('a file of schema 2 gains the audit log', async () => {
+    const file = path.join(dir, 'v2.sqlite');
+    await SqliteStore.open(file).close();
+    const db = new Database(file);
+    db.exec(
+      `DROP TABLE audit; DROP TABLE audit_patient; UPDATE store_meta SET value = '2' WHERE key = 'schema_version'`,
+    );
+    db.close();
+    const store = SqliteStore.open(file);
+    await store.transaction((tx) => tx.appendAudit([auditRecord({ patients: ['p1'] })]));
+    expect((await store.searchAudit({ patient: 'p1', count: 5 })).entries).toHaveLength(1);
+    await store.close();
+  });
+
+  test('verifyChain names the first record edited or removed in the file', async () => {
+    const file = path.join(dir, 'audit.sqlite');
+    const store = SqliteStore.open(file, { synchronous: 'NORMAL' });
+    await store.transaction((tx) => tx.appendAudit([1, 2, 3, 4, 5].map(() => auditRecord())));
+    const [, second, third, fourth] = await allAuditRecords(store);
+    const db = new Database(file);
+    const edited = third.json.replace('read', 'vread');
+    db.prepare('UPDATE audit SET json = ? WHERE seq = 3').run(edited);
+    expect(await verifyChain(store.auditRecords())).toEqual({
+      checked: 3,
+      broken: { seq: 3, id: third.id, reason: expect.stringMatching(/hash mismatch/) },
+    });
+    // Rewriting the hash too moves the break to the next record, whose link no longer matches.
+    db.prepare('UPDATE audit SET hash = ? WHERE seq = 3').run(chainHash(third.prevHash, edited));
+    expect((await verifyChain(store.auditRecords())).broken).toEqual({
+      seq: 4,
+      id: fourth.id,
+      reason: expect.stringMatching(/prevHash/),
+    });
+    db.prepare('UPDATE audit SET json = ?, hash = ? WHERE seq = 3').run(third.json, third.hash);
+    expect(await verifyChain(store.auditRecords())).toEqual({ checked: 5 });
+    db.prepare('DELETE FROM audit WHERE seq = 2').run();
+    expect(await verifyChain(store.auditRecords())).toEqual({
+      checked: 2,
+      broken: { seq: 3, id: third.id, reason: expect.stringMatching(/seq gap: expected 2/) },
+    });
+    expect(second.seq).toBe(2);
+    db.close();
+    await store.close();
   });
 
   test('a file from a newer schema is refused', async () => {

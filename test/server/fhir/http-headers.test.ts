@@ -397,7 +397,7 @@ describe('compression', () => {
               host: '127.0.0.1',
               port,
               path: '/fhir/Patient?family=Gzipson&_count=50',
-              headers: { 'Accept-Encoding': 'gzip' },
+              headers: { 'Accept-Encoding': 'gzip', Authorization: `Bearer ${testApp.token}` },
             },
             (response) => {
               const chunks: Buffer[] = [];

@@ -44,13 +44,11 @@ beforeAll(async () => {
   await put({ ...observation('Patient/brown'), id: 'o-brown' });
   await put({ ...observation('Location/ward'), id: 'o-ward' });
   await put({
-    resourceType: 'AuditEvent',
-    id: 'audit1',
-    type: { system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110110' },
+    resourceType: 'Provenance',
+    id: 'prov1',
+    target: [{ reference: 'Observation/o-smith' }],
     recorded: '2026-01-01T00:00:00Z',
-    agent: [{ who: { reference: 'Practitioner/jones' }, requestor: true }],
-    source: { observer: { reference: 'Practitioner/jones' } },
-    entity: [{ what: { reference: 'Observation/o-smith' } }],
+    agent: [{ who: { reference: 'Practitioner/jones' } }],
   });
 });
 afterAll(() => t.close());
@@ -110,7 +108,7 @@ test('_has, single and nested, and its depth limit', async () => {
   expect(await found('Patient?_has:Observation:subject:code=http://loinc.org|8867-4')).toEqual(['brown', 'smith']);
   expect(await found('Location?_has:Observation:subject:code=8867-4')).toEqual(['ward']);
   expect(await found('Patient?_has:Observation:patient:code=0000-0')).toEqual([]);
-  expect(await found('Patient?_has:Observation:patient:_has:AuditEvent:entity:agent=Practitioner/jones')).toEqual([
+  expect(await found('Patient?_has:Observation:patient:_has:Provenance:target:agent=Practitioner/jones')).toEqual([
     'smith',
   ]);
   expect(await found('Practitioner?_has:Patient:general-practitioner:_has:Observation:patient:_id=o-smith')).toEqual([
@@ -118,7 +116,7 @@ test('_has, single and nested, and its depth limit', async () => {
   ]);
   expect(await found('Encounter?_has:Observation:encounter:patient.name=smith')).toEqual(['e1']);
   const deep = await search(
-    'Patient?_has:Observation:patient:_has:AuditEvent:entity:_has:AuditEvent:entity:_has:AuditEvent:entity:agent=x',
+    'Patient?_has:Observation:patient:_has:Provenance:target:_has:Provenance:target:_has:Provenance:target:agent=x',
   );
   expect(deep.status).toBe(400);
   expect(deep.body.issue[0].code).toBe('too-costly');

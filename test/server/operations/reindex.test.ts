@@ -8,7 +8,16 @@ import { createRequestListener } from '../../../server/app';
 import { createLogger } from '../../../server/log';
 import { closeServices, openServices } from '../../../server/services';
 import { ABANDONED_AFTER_MS } from '../../../resources/search/reindex';
-import { BASE_URL, FHIR_JSON, nicknameSearchParameter, patient, startTestApp, type TestApp } from '../../support/app';
+import { AuthService } from '../../../server/auth/service';
+import {
+  BASE_URL,
+  FHIR_JSON,
+  nicknameSearchParameter,
+  patient,
+  startTestApp,
+  testAuthSettings,
+  type TestApp,
+} from '../../support/app';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -170,15 +179,20 @@ test('stored SearchParameters survive a restart', async () => {
   await closeServices(t.services);
 
   const services = await openServices({ dataDir: t.dataDir, sqliteSynchronous: 'NORMAL' });
+  const auth = await AuthService.open(services.store, testAuthSettings(t.dataDir));
   try {
     const app = createRequestListener({
       services,
       baseUrl: BASE_URL,
       maxBodyBytes: 1024 * 1024,
       logger: createLogger('silent'),
+      auth,
     });
-    expect(await nicknameMatches(() => request(app), 'pip')).toEqual([id]);
+    // The token the first app issued is in the same store and still valid after the restart.
+    const bearer = `Bearer ${t.token}`;
+    expect(await nicknameMatches(() => request.agent(app).set('Authorization', bearer), 'pip')).toEqual([id]);
   } finally {
+    await auth.close();
     await closeServices(services);
   }
   expect(fs.existsSync(t.dataDir)).toBe(true);
