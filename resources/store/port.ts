@@ -84,6 +84,13 @@ export interface ResourceStore extends StoreReader {
    * kept if it throws. Reads inside see the transaction's own writes. `work` must only await this store.
    */
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Appends audit records of accesses that wrote nothing (reads, searches, refusals) in a transaction of their
+   * own. Resolves once they are committed, so they survive a crash of the process; where a commit alone is
+   * not on disk (SQLite), the store's sync right after it makes them survive a power loss too, without the
+   * read waiting for it.
+   */
+  logAudit(records: AuditRecord[]): Promise<void>;
   /** Parameter types the adapter can query, so the CapabilityStatement never claims more. */
   readonly searchableTypes: ReadonlySet<string>;
   /** Current, non-deleted resources of one type in a stable order, for jobs that walk every one of them. */

@@ -11,7 +11,7 @@ export type AuthAudit = (access: AccessContext, action: AuditAction) => Promise<
 export function authAudit(services: RepositoryServices): AuthAudit {
   return async (access, action) => {
     const appended = records(access, action);
-    await services.store.transaction((tx) => tx.appendAudit(appended));
+    await services.store.logAudit(appended);
   };
 }
 

@@ -112,12 +112,7 @@ function checkRedirectUri(uri: string): void {
 }
 
 function checkAppUrl(uri: string, what: string): void {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    throw new ClientError(`${what} is not an absolute URL`);
-  }
+  const url = absoluteUrl(uri, what);
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     throw new ClientError(`${what} must use https (http only on a loopback address)`);
@@ -126,13 +121,15 @@ function checkAppUrl(uri: string, what: string): void {
 }
 
 function checkHttpsUrl(uri: string, what: string): void {
-  let url: URL;
+  if (absoluteUrl(uri, what).protocol !== 'https:') throw new ClientError(`${what} must use https`);
+}
+
+function absoluteUrl(uri: string, what: string): URL {
   try {
-    url = new URL(uri);
+    return new URL(uri);
   } catch {
     throw new ClientError(`${what} is not an absolute URL`);
   }
-  if (url.protocol !== 'https:') throw new ClientError(`${what} must use https`);
 }
 
 function checkJwks(jwks: { keys: JWK[] }): void {

@@ -4,6 +4,7 @@
 import type { CapabilityStatementRestSecurity } from '@medplum/fhirtypes';
 import { ASSERTION_ALGS } from './client-auth';
 import { SIGNING_ALG } from './keys';
+import { CONTEXT_SCOPES } from './scopes';
 
 export interface SmartEndpoints {
   authorize: string;
@@ -49,24 +50,10 @@ export const SMART_CAPABILITIES = [
   'permission-v2',
 ];
 
+/** The context scopes (the HMS-only `admin` left out: apps never ask for it) and the resource scope forms. */
 const SCOPES_SUPPORTED = [
-  'openid',
-  'fhirUser',
-  'profile',
-  'launch',
-  'launch/patient',
-  'launch/encounter',
-  'offline_access',
-  'online_access',
-  'patient/*.rs',
-  'patient/*.cruds',
-  'user/*.rs',
-  'user/*.cruds',
-  'system/*.rs',
-  'system/*.cruds',
-  'patient/*.read',
-  'user/*.read',
-  'system/*.read',
+  ...[...CONTEXT_SCOPES].filter((scope) => scope !== 'admin'),
+  ...['patient', 'user', 'system'].flatMap((level) => ['rs', 'cruds', 'read'].map((p) => `${level}/*.${p}`)),
 ];
 
 export function smartConfiguration(baseUrl: string): Record<string, unknown> {

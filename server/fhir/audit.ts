@@ -44,7 +44,7 @@ export async function auditDisclosures(
       ? denialRecords(services.registry, access, subtype, 'access denied', journal.denials)
       : []),
   ];
-  if (appended.length > 0) await services.store.transaction((tx) => tx.appendAudit(appended));
+  if (appended.length > 0) await services.store.logAudit(appended);
 }
 
 export async function auditFailure(
@@ -55,5 +55,5 @@ export async function auditFailure(
   denied: StoredVersion[] = [],
 ): Promise<void> {
   const appended = denialRecords(services.registry, access, subtype, outcomeText, denied);
-  await services.store.transaction((tx) => tx.appendAudit(appended));
+  await services.store.logAudit(appended);
 }

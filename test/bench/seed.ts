@@ -12,7 +12,7 @@ import {
 } from './bundle';
 import { generateDirectory, generatePatientRecords, type PatientRecord } from './generator';
 import { LatencyHistogram } from './histogram';
-import { runLoad, sendRequest, type HttpResponse, type LoadResult, type RequestSpec } from './load';
+import { runLoad, sendRequest, type HttpResponse, type LoadOptions, type LoadResult, type RequestSpec } from './load';
 
 export const FHIR_JSON = 'application/fhir+json';
 const TRANSACTION_UNSUPPORTED = new Set([404, 405, 501]);
@@ -48,6 +48,22 @@ export interface SeedResult {
   /** one request per patient record: a transaction, or (when unsupported) that record's creates in order */
   load: LoadResult;
   mode: 'transaction' | 'individual';
+}
+
+/** Load options that send `next`'s requests to the target (with its token) over the suite's connections. */
+export function targetLoad(
+  target: Target,
+  options: { connections: number; driver: LoadOptions['driver'] },
+  next: LoadOptions['next'],
+): Omit<LoadOptions, 'durationMs' | 'requests'> {
+  return {
+    host: target.host,
+    port: target.port,
+    authorization: target.authorization,
+    connections: options.connections,
+    driver: options.driver,
+    next,
+  };
 }
 
 /** Creates the directory and `patients` records (indexes 0..patients-1 of `seed`). */

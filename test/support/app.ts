@@ -122,6 +122,16 @@ export function nicknameSearchParameter(overrides: Record<string, unknown> = {})
   };
 }
 
+/** Writes the resource with its own id through the API (PUT, expecting 200 or 201). */
+export async function putThroughApi(t: TestApp, resource: Record<string, unknown>): Promise<void> {
+  const res = await t
+    .api()
+    .put(`/fhir/${String(resource.resourceType)}/${String(resource.id)}`)
+    .set('Content-Type', FHIR_JSON)
+    .send(resource);
+  expect([200, 201]).toContain(res.status);
+}
+
 /** Creates the resource through the API (expecting 201) and returns its id. */
 export async function createThroughApi(t: TestApp, resource: Record<string, unknown>): Promise<string> {
   const res = await t

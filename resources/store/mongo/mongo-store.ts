@@ -2,7 +2,7 @@
 // `versions`, all writes of a transaction in one multi-document transaction. It speaks to MongoDB only
 // through DocumentDatabase (collections.ts), so the same code runs on the driver and, in tests, on mingo.
 import { createHash } from 'node:crypto';
-import type { AuditQuery, StoredAuditRecord } from '../../audit/record';
+import type { AuditQuery, AuditRecord, StoredAuditRecord } from '../../audit/record';
 import { conflict } from '../../errors';
 import type { IndexEntry } from '../../search/index-entry';
 import type { SearchQuery } from '../../search/query';
@@ -115,6 +115,11 @@ export class MongoStore implements ResourceStore {
       return replaced;
     });
     return { count, next: page.next };
+  }
+
+  /** A majority-committed transaction: on MongoDB a commit is the durable point. */
+  logAudit(records: AuditRecord[]): Promise<void> {
+    return this.transaction((tx) => tx.appendAudit(records));
   }
 
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {

@@ -62,6 +62,8 @@ interface QueuedWork {
   work: (tx: StoreTransaction) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
+  /** Acknowledged at COMMIT instead of after the WAL sync (logAudit). */
+  atCommit?: boolean;
 }
 
 interface Settled {
@@ -108,6 +110,9 @@ export class SqliteStore implements ResourceStore {
   private queue: QueuedWork[] = [];
   private flushing = false;
   private syncing = 0;
+  /** A sync for groups of audit appends only: it never holds up the next group (see syncSoon). */
+  private auditSync?: Promise<void>;
+  private auditSyncAgain = false;
   private closed = false;
   private checkpointer: CheckpointerThread | undefined;
   /** Set while the checkpointer rewinds the WAL: queued writes wait, none starts. */
@@ -266,9 +271,17 @@ export class SqliteStore implements ResourceStore {
   }
 
   transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    return this.enqueue(work, false);
+  }
+
+  logAudit(records: AuditRecord[]): Promise<void> {
+    return this.enqueue((tx) => tx.appendAudit(records), true);
+  }
+
+  private enqueue<T>(work: (tx: StoreTransaction) => Promise<T>, atCommit: boolean): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject, atCommit });
       this.scheduleFlush();
     });
   }
@@ -276,7 +289,9 @@ export class SqliteStore implements ResourceStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.flushing || this.syncing > 0 || this.queue.length > 0) await new Promise((r) => setImmediate(r));
+    while (this.flushing || this.syncing > 0 || this.auditSync || this.queue.length > 0) {
+      await new Promise((r) => setImmediate(r));
+    }
     if (this.walFd !== undefined) fs.closeSync(this.walFd);
     await Promise.all([this.checkpointer?.stop(), this.searchPool?.close()]);
     this.readerDb.close();
@@ -339,13 +354,23 @@ export class SqliteStore implements ResourceStore {
       this.settle(settled);
       return;
     }
+    // Audit records of reads are acknowledged at COMMIT (in the WAL, so a process crash keeps them). A group
+    // of nothing else is synced soon after without holding up the next group; otherwise the group's own sync
+    // covers them.
+    const atSync = settled.filter((s) => !(s.ok && s.item.atCommit));
+    for (const s of settled) if (s.ok && s.item.atCommit) s.item.resolve(s.value);
+    if (atSync.length === 0) {
+      this.syncSoon();
+      this.afterFlush();
+      return;
+    }
     // Acknowledge only once the WAL is on disk. The next group may begin and commit meanwhile: its frames
     // follow these in the WAL, and its own sync, issued later, covers both.
     this.syncing++;
     this.afterFlush();
     fs.fdatasync(this.walFd, (error) => {
       this.syncing--;
-      for (const s of settled) (error || !s.ok ? s.item.reject : s.item.resolve)(error ?? s.value);
+      for (const s of atSync) (error || !s.ok ? s.item.reject : s.item.resolve)(error ?? s.value);
       this.goOn();
     });
   }
@@ -374,6 +399,21 @@ export class SqliteStore implements ResourceStore {
   }
 
   /** After a group has committed or synced: a waiting hold, else the next group, may start. */
+  /** One fdatasync at a time for audit-only groups; a group committed meanwhile gets one more after it. */
+  private syncSoon(): void {
+    if (this.auditSync) {
+      this.auditSyncAgain = true;
+      return;
+    }
+    const walFd = this.walFd as number;
+    this.auditSync = new Promise<void>((resolve) => fs.fdatasync(walFd, () => resolve())).then(() => {
+      this.auditSync = undefined;
+      if (!this.auditSyncAgain) return;
+      this.auditSyncAgain = false;
+      this.syncSoon();
+    });
+  }
+
   private goOn(): void {
     this.wakeIdleWaiters();
     if (this.queue.length > 0) this.scheduleFlush();

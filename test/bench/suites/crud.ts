@@ -6,7 +6,7 @@ import { generatePatientRecords } from '../generator';
 import { runLoad, type HttpResponse, type LoadOptions, type RequestSpec } from '../load';
 import { Random } from '../random';
 import { fixed } from '../report';
-import { FHIR_JSON, seedServer, type SeedResult, type Target } from '../seed';
+import { FHIR_JSON, seedServer, targetLoad, type SeedResult, type Target } from '../seed';
 import { findFreePort, startFhirServer, type FhirServerHandle, type MemoryUsage } from '../server-process';
 import type { BenchOptions, BenchSuite, CeilingReport, PhaseReport, SuiteReport, TargetCheck } from '../suite';
 import { tokenRequestBodies, tokenRequests } from '../token-requests';
@@ -88,9 +88,9 @@ async function measureServer(options: BenchOptions, port: number): Promise<Measu
       Math.ceil(((options.durationMs + options.warmupMs) / 1000) * TOKEN_REQUESTS_PER_SECOND_BOUND),
     );
     const tokenPhase = await phase('token (client_credentials)', tokenRequests(tokenBodies));
-    const openReadPhase = await measureOpenReads(options, port, fhir, seeded, created);
+    const readPhases = await measureReadsWithAndWithoutToken(options, port, fhir, seeded, created);
     return {
-      phases: [seedPhase, createPhase, readPhase, updatePhase, tokenPhase, openReadPhase],
+      phases: [seedPhase, createPhase, readPhase, updatePhase, tokenPhase, ...readPhases],
       startupMemory,
       createBodies,
       readSample: medianBySize(readSamples),
@@ -103,37 +103,36 @@ async function measureServer(options: BenchOptions, port: number): Promise<Measu
   }
 }
 
+const TOKEN_READS = 'read (token, fresh server)';
+const OPEN_READS = 'read (no token, AUTH_DISABLED)';
+
 /**
- * The unauthenticated baseline of reads: the server restarted on the same data with AUTH_DISABLED, and the
- * same reads (same seed) without a token. The data directory is removed by the caller's stop.
+ * Reads with and without a token, each on a server freshly restarted on the same data (one with
+ * AUTH_DISABLED), after the same warm-up, so that the ratio compares the token check and nothing else.
  */
-async function measureOpenReads(
+async function measureReadsWithAndWithoutToken(
   options: BenchOptions,
   port: number,
   fhir: FhirServerHandle,
   seeded: SeedResult,
   created: string[],
-): Promise<PhaseReport> {
-  progress('restarting the server with AUTH_DISABLED on the same data; measuring reads without a token');
+): Promise<PhaseReport[]> {
   await fhir.server.stop();
-  const open = await startFhirServer({ ...options, keepData: true }, port, {
-    authDisabled: true,
-    dataDir: fhir.dataDir,
-  });
-  try {
-    // The token run came after the creates and reads had filled the read cache; this fresh process gets as long.
-    const warm = { ...options, warmupMs: options.warmupMs + options.durationMs };
-    const phase = await measurePhase(
-      'read',
-      open,
-      warm,
-      open.target,
-      readRequests(open.target, options.seed, seeded, created, []),
-    );
-    return { ...phase, name: 'read (no token, AUTH_DISABLED)' };
-  } finally {
-    await open.server.stop();
+  const phases: PhaseReport[] = [];
+  for (const authDisabled of [false, true]) {
+    progress(`restarting the server on the same data${authDisabled ? ' with AUTH_DISABLED' : ''}; measuring reads`);
+    const server = await startFhirServer({ ...options, keepData: true }, port, { authDisabled, dataDir: fhir.dataDir });
+    try {
+      // A fresh process reads from the file until its cache is warm: the warm-up runs as long as the phase.
+      const warm = { ...options, warmupMs: options.warmupMs + options.durationMs };
+      const reads = readRequests(server.target, options.seed, seeded, created, []);
+      const phase = await measurePhase('read', server, warm, server.target, reads);
+      phases.push({ ...phase, name: authDisabled ? OPEN_READS : TOKEN_READS });
+    } finally {
+      await server.server.stop();
+    }
   }
+  return phases;
 }
 
 function describeSeed(seeded: SeedResult, fhir: FhirServerHandle): PhaseReport {
@@ -160,14 +159,7 @@ async function measurePhase(
   target: Target,
   next: LoadOptions['next'],
 ): Promise<PhaseReport> {
-  const base = {
-    host: target.host,
-    port: target.port,
-    authorization: target.authorization,
-    connections: options.connections,
-    driver: options.driver,
-    next,
-  };
+  const base = targetLoad(target, options, next);
   if (options.warmupMs > 0) await runLoad({ ...base, durationMs: options.warmupMs });
   const load = await runLoad({ ...base, durationMs: options.durationMs });
   return { name, load, memory: fhir.server.memory() };
@@ -279,8 +271,9 @@ function targetChecks(phases: PhaseReport[], ceilings: CeilingReport[]): TargetC
   const bare = ceilings[0]?.perSecond ?? 0;
   const ratio = bare > 0 ? reads / bare : 0;
   const creates = byName('create')?.load.requestsPerSecond ?? 0;
-  const openReads = byName('read (no token, AUTH_DISABLED)')?.load.requestsPerSecond ?? 0;
-  const authRatio = openReads > 0 ? reads / openReads : 0;
+  const openReads = byName(OPEN_READS)?.load.requestsPerSecond ?? 0;
+  const tokenReads = byName(TOKEN_READS)?.load.requestsPerSecond ?? 0;
+  const authRatio = openReads > 0 ? tokenReads / openReads : 0;
   const checks: TargetCheck[] = [
     {
       name: 'reads with a token vs without (AUTH_DISABLED)',

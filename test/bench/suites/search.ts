@@ -20,7 +20,7 @@ import {
 } from '../load';
 import { Random } from '../random';
 import { fixed } from '../report';
-import { FHIR_JSON, type Target } from '../seed';
+import { FHIR_JSON, targetLoad, type Target } from '../seed';
 import { findFreePort, startFhirServer, type FhirServerHandle, type MemoryUsage } from '../server-process';
 import type { BenchOptions, BenchSuite, CeilingReport, PhaseReport, SuiteReport, TargetCheck } from '../suite';
 import { SYSTEM } from '../tables';
@@ -261,14 +261,7 @@ async function measureQueryPhase(
     };
     return { method: 'GET', path: requestPath, headers: { Accept: FHIR_JSON }, onResponse: keep };
   };
-  const base = {
-    host: target.host,
-    port: target.port,
-    authorization: target.authorization,
-    connections: options.connections,
-    driver: options.driver,
-    next,
-  };
+  const base = targetLoad(target, options, next);
   if (options.warmupMs > 0) await runLoad({ ...base, durationMs: options.warmupMs });
   const load = await runLoad({ ...base, durationMs: options.durationMs });
   return { name: query.name, load, memory: fhir.server.memory() };

@@ -33,6 +33,24 @@ export function describeAuditContract(name: string, factory: StoreFactory): void
 
     const append = (...records: AuditRecord[]) => store.transaction((tx) => tx.appendAudit(records));
 
+    test('logAudit appends in its own transaction, interleaved with writers, and the chain holds', async () => {
+      const logged = Array.from({ length: 20 }, () => auditRecord({ patients: ['p9'] }));
+      await Promise.all([
+        ...logged.map((r) => store.logAudit([r])),
+        append(auditRecord()),
+        store
+          .transaction(async (tx) => {
+            await tx.appendAudit([auditRecord()]);
+            throw new Error('rolled back');
+          })
+          .catch(() => undefined),
+      ]);
+      expect((await store.readAudit(logged[7].id))?.json).toBe(logged[7].json);
+      const all = await allAuditRecords(store);
+      expect(all).toHaveLength(21);
+      expect((await verifyChain(store.auditRecords())).broken).toBeUndefined();
+    });
+
     test('appends chain from the genesis hash; records read back as written', async () => {
       const first = auditRecord({ patients: ['p1', 'p2'] });
       const second = auditRecord();

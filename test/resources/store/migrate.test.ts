@@ -22,7 +22,7 @@ import type {
   VersionWrite,
 } from '../../../resources/store/port';
 import type { IndexEntry } from '../../../resources/search/index-entry';
-import type { AuditQuery } from '../../../resources/audit/record';
+import type { AuditQuery, AuditRecord } from '../../../resources/audit/record';
 import type { SearchQuery } from '../../../resources/search/query';
 import { MongoStore } from '../../../resources/store/mongo/mongo-store';
 import { SqliteStore } from '../../../resources/store/sqlite/sqlite-store';
@@ -383,6 +383,10 @@ class InterruptingStore implements ResourceStore {
       if (n === this.failAt) throw new Error('interrupted');
       return result;
     });
+  }
+
+  logAudit(records: AuditRecord[]) {
+    return this.inner.logAudit(records);
   }
 
   readCurrent(type: string, id: string) {

@@ -3,19 +3,12 @@
 // replayed paging links; scopes limit types and interactions; granular scopes limit categories.
 import request from 'supertest';
 import type { Bundle } from '@medplum/fhirtypes';
-import { FHIR_JSON, observation, patient, startTestApp, type TestApp } from '../../support/app';
+import { FHIR_JSON, observation, patient, startTestApp, type TestApp, putThroughApi } from '../../support/app';
 
 let t: TestApp;
 const LAB = 'http://terminology.hl7.org/CodeSystem/observation-category|laboratory';
 
-const put = async (resource: Record<string, unknown>) => {
-  const res = await t
-    .api()
-    .put(`/fhir/${String(resource.resourceType)}/${String(resource.id)}`)
-    .set('Content-Type', FHIR_JSON)
-    .send(resource);
-  expect([200, 201]).toContain(res.status);
-};
+const put = (resource: Record<string, unknown>) => putThroughApi(t, resource);
 const category = (code: string) => [
   { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code }] },
 ];

@@ -3,19 +3,12 @@
 import request from 'supertest';
 import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
 import { verifyChain } from '../../../resources/audit/chain';
-import { FHIR_JSON, observation, patient, startTestApp, type TestApp } from '../../support/app';
+import { FHIR_JSON, observation, patient, startTestApp, type TestApp, putThroughApi } from '../../support/app';
 
 let t: TestApp;
 let patientToken: string;
 
-const put = async (resource: Record<string, unknown>) => {
-  const res = await t
-    .api()
-    .put(`/fhir/${String(resource.resourceType)}/${String(resource.id)}`)
-    .set('Content-Type', FHIR_JSON)
-    .send(resource);
-  expect([200, 201]).toContain(res.status);
-};
+const put = (resource: Record<string, unknown>) => putThroughApi(t, resource);
 
 async function events(query: string): Promise<AuditEvent[]> {
   const res = await t.api().get(`/fhir/AuditEvent?${query}`);

@@ -1,17 +1,10 @@
 // Chained (`subject:Patient.name`) and reverse-chained (`_has:Observation:patient:code`) search over real linked
 // resources: exact result sets, ambiguity and depth limits, strict handling of what cannot be applied.
-import { FHIR_JSON, observation, patient, startTestApp, type TestApp } from '../../support/app';
+import { observation, patient, startTestApp, type TestApp, putThroughApi } from '../../support/app';
 
 let t: TestApp;
 
-const put = async (resource: Record<string, unknown>) => {
-  const res = await t
-    .api()
-    .put(`/fhir/${String(resource.resourceType)}/${String(resource.id)}`)
-    .set('Content-Type', FHIR_JSON)
-    .send(resource);
-  expect([200, 201]).toContain(res.status);
-};
+const put = (resource: Record<string, unknown>) => putThroughApi(t, resource);
 
 beforeAll(async () => {
   t = await startTestApp();
