@@ -64,6 +64,8 @@ interface QueuedWork {
   reject: (reason: unknown) => void;
   /** Acknowledged at COMMIT instead of after the WAL sync (logAudit). */
   atCommit?: boolean;
+  /** logAudit: the records this item appends, which later calls join while it waits, and its promise. */
+  audit?: { records: AuditRecord[]; done: Promise<unknown> };
 }
 
 interface Settled {
@@ -274,14 +276,30 @@ export class SqliteStore implements ResourceStore {
     return this.enqueue(work, false);
   }
 
+  /**
+   * Audit appends waiting together become one queued item: one savepoint and one read of the chain head for
+   * all of them, which halves what each audited read costs the writer.
+   */
   logAudit(records: AuditRecord[]): Promise<void> {
-    return this.enqueue((tx) => tx.appendAudit(records), true);
+    const waiting = this.queue[this.queue.length - 1]?.audit;
+    if (waiting) {
+      waiting.records.push(...records);
+      return waiting.done as Promise<void>;
+    }
+    const batch = [...records];
+    const audit = { records: batch, done: Promise.resolve() as Promise<unknown> };
+    audit.done = this.enqueue((tx) => tx.appendAudit(batch), true, audit);
+    return audit.done as Promise<void>;
   }
 
-  private enqueue<T>(work: (tx: StoreTransaction) => Promise<T>, atCommit: boolean): Promise<T> {
+  private enqueue<T>(
+    work: (tx: StoreTransaction) => Promise<T>,
+    atCommit: boolean,
+    audit?: QueuedWork['audit'],
+  ): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject, atCommit });
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject, atCommit, audit });
       this.scheduleFlush();
     });
   }

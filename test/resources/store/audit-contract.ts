@@ -48,6 +48,9 @@ export function describeAuditContract(name: string, factory: StoreFactory): void
       expect((await store.readAudit(logged[7].id))?.json).toBe(logged[7].json);
       const all = await allAuditRecords(store);
       expect(all).toHaveLength(21);
+      // Appends that wait together (and may share one savepoint) keep the order they were made in.
+      const loggedIds = logged.map((r) => r.id);
+      expect(all.map((r) => r.id).filter((id) => loggedIds.includes(id))).toEqual(loggedIds);
       expect((await verifyChain(store.auditRecords())).broken).toBeUndefined();
     });
 
