@@ -2,7 +2,7 @@
 // and writes, with the refusals noted for the audit trail. A refused read is a 404, as for what does not exist.
 import type { Resource } from '@medplum/fhirtypes';
 import { isUnrestricted, type AccessContext, type Permission } from './access';
-import { isPermitted, requirePermission, restrictQuery, restrictionFor } from './access-policy';
+import { isPermitted, meetsRestriction, requirePermission, restrictQuery, restrictionFor } from './access-policy';
 import { isAudited, type AccessJournal } from './audit/trail';
 import { forbidden, gone, notFound } from './errors';
 import type { Condition, SearchQuery } from './search/query';
@@ -48,8 +48,9 @@ export class AccessGuard {
   }
 
   permits(stored: StoredVersion, permission: Permission): boolean {
-    if (!restrictionFor(this.access, this.registry, stored.resourceType, permission)) return true;
-    return isPermitted(this.access, this.registry, JSON.parse(stored.json as string) as Resource, permission);
+    const restriction = restrictionFor(this.access, this.registry, stored.resourceType, permission);
+    if (!restriction) return true;
+    return meetsRestriction(this.registry, JSON.parse(stored.json as string) as Resource, restriction);
   }
 
   mayDo(type: string, permission: Permission): boolean {

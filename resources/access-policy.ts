@@ -6,7 +6,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { isUnrestricted, type AccessContext, type Permission, type ResourceGrant } from './access';
 import { forbidden } from './errors';
 import { SELF, compartmentParams } from './search/compartments';
-import { extractIndexEntries } from './search/extract';
+import { extractParameterEntries } from './search/extract';
 import type { IndexEntry } from './search/index-entry';
 import { parseSearchParams } from './search/parse';
 import type { Condition, SearchQuery } from './search/query';
@@ -156,8 +156,21 @@ export function isPermitted(
   } catch {
     return false;
   }
-  if (!restriction) return true;
-  const entries = extractIndexEntries(registry, resource);
+  return !restriction || meetsRestriction(registry, resource, restriction);
+}
+
+/** Whether the resource is within a restriction: in its patient's compartment, matching its conditions. */
+export function meetsRestriction(
+  registry: SearchParameterRegistry,
+  resource: Resource,
+  restriction: Restriction,
+): boolean {
+  // Only the parameters the restriction names are evaluated, not the type's whole index.
+  const params = new Set<string>(restriction.conditions.flatMap((c) => ('param' in c ? [c.param] : [])));
+  if (restriction.patient !== undefined) {
+    for (const p of compartmentParams(registry, 'Patient', resource.resourceType)) if (p !== SELF) params.add(p);
+  }
+  const entries = extractParameterEntries(registry, resource, [...params]);
   if (restriction.patient !== undefined && !inPatientCompartment(registry, resource, entries, restriction.patient)) {
     return false;
   }

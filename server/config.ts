@@ -154,15 +154,11 @@ function origins(env: Env, name: string): string[] {
     .map((o) => o.trim())
     .filter((o) => o.length > 0)
     .map((o) => {
-      let url: URL;
-      try {
-        url = new URL(o);
-      } catch {
+      // An origin is exactly what URL parses back to `origin`: scheme, host and port, nothing more.
+      const origin = URL.canParse(o) ? new URL(o).origin : undefined;
+      if (origin === undefined || origin !== o.replace(/\/$/, '')) {
         throw new ConfigError(`${name} must list origins such as https://app.example.org, got "${o}"`);
       }
-      if (o === '*' || url.origin !== o.replace(/\/$/, '')) {
-        throw new ConfigError(`${name} must list origins such as https://app.example.org, got "${o}"`);
-      }
-      return url.origin;
+      return origin;
     });
 }

@@ -3,9 +3,10 @@
 // auditor never reads a wider answer than they asked for.
 import { badRequest } from '../errors';
 import { DEFAULT_COUNT, MAX_COUNT, type SearchParamPairs } from '../search/parse';
+import { dateRange } from '../search/types/date';
 import type { AuditQuery } from './record';
 
-const DATE_PREFIX = /^(eq|ge|gt|le|lt)?(\d{4}(?:-\d{2}(?:-\d{2}(?:T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?)?)?)$/;
+const DATE_PREFIX = /^(eq|ge|gt|le|lt)?(.*)$/;
 
 type Apply = (query: AuditQuery, value: string) => void;
 
@@ -48,33 +49,12 @@ function count(value: string): number {
 }
 
 function applyDate(query: AuditQuery, value: string): void {
-  const match = DATE_PREFIX.exec(value);
-  const [low, high] = match ? range(match[2]) : [NaN, NaN];
-  if (!match || Number.isNaN(low)) throw badRequest(`date: "${value}" is not a date`, 'date');
-  const prefix = match[1] ?? 'eq';
+  const [, prefix = 'eq', date] = DATE_PREFIX.exec(value) as RegExpExecArray;
+  const covered = dateRange(date);
+  if (!covered) throw badRequest(`date: "${value}" is not a date`, 'date');
+  const { low, high } = covered;
   if (prefix === 'eq' || prefix === 'ge' || prefix === 'gt')
     query.since = Math.max(query.since ?? -Infinity, prefix === 'gt' ? high + 1 : low);
   if (prefix === 'eq' || prefix === 'le' || prefix === 'lt')
     query.until = Math.min(query.until ?? Infinity, prefix === 'lt' ? low - 1 : high);
-}
-
-/** The first and last millisecond a (partial) date stands for. */
-function range(text: string): [number, number] {
-  const parts = text.length;
-  const start = Date.parse(
-    parts === 4
-      ? `${text}-01-01T00:00:00Z`
-      : parts === 7
-        ? `${text}-01T00:00:00Z`
-        : parts === 10
-          ? `${text}T00:00:00Z`
-          : text,
-  );
-  if (Number.isNaN(start)) return [NaN, NaN];
-  const end = new Date(start);
-  if (parts === 4) end.setUTCFullYear(end.getUTCFullYear() + 1);
-  else if (parts === 7) end.setUTCMonth(end.getUTCMonth() + 1);
-  else if (parts === 10) end.setUTCDate(end.getUTCDate() + 1);
-  else return [start, start];
-  return [start, end.getTime() - 1];
 }

@@ -21,7 +21,7 @@ export function bearerAuthenticator(bearer: BearerTokens): Authenticator {
     if (!match) throw unauthorized('invalid_request', 'The Authorization header must be "Bearer <token>"');
     const access = await bearer.accessContext(match[1]);
     if (!access) throw unauthorized('invalid_token', 'The access token is unknown, expired or revoked');
-    return { ...access, ip: req.socket.remoteAddress };
+    return access;
   };
 }
 

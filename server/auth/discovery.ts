@@ -16,9 +16,14 @@ export interface SmartEndpoints {
   userinfo?: string;
 }
 
-/** The endpoints of the authorization server beside a FHIR base URL (`.../fhir` -> `.../auth/...`). */
+/** Where the authorization server lives beside a FHIR base URL: `.../fhir` -> `.../auth`. */
+export function authBaseUrl(baseUrl: string): string {
+  return `${baseUrl.replace(/\/fhir$/, '')}/auth`;
+}
+
+/** The endpoints of the authorization server beside a FHIR base URL. */
 export function smartEndpoints(baseUrl: string): SmartEndpoints {
-  const auth = `${baseUrl.replace(/\/fhir$/, '')}/auth`;
+  const auth = authBaseUrl(baseUrl);
   return {
     authorize: `${auth}/authorize`,
     token: `${auth}/token`,
@@ -50,6 +55,9 @@ export const SMART_CAPABILITIES = [
   'permission-v2',
 ];
 
+/** How clients authenticate at the token endpoint (client-auth.ts). */
+const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+
 /** The context scopes (the HMS-only `admin` left out: apps never ask for it) and the resource scope forms. */
 const SCOPES_SUPPORTED = [
   ...[...CONTEXT_SCOPES].filter((scope) => scope !== 'admin'),
@@ -67,7 +75,7 @@ export function smartConfiguration(baseUrl: string): Record<string, unknown> {
     revocation_endpoint: endpoints.revoke,
     management_endpoint: endpoints.manage,
     grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
     scopes_supported: SCOPES_SUPPORTED,
     response_types_supported: ['code'],
@@ -89,7 +97,7 @@ export function openidConfiguration(baseUrl: string): Record<string, unknown> {
     scopes_supported: ['openid', 'fhirUser', 'profile'],
     claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nonce', 'fhirUser', 'auth_time'],
     code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
   };
 }
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ResourceStore } from '../../resources/store/port';
 import { ClientRegistry } from './clients';
 import { SecretBox, randomToken } from './crypto';
+import { authBaseUrl } from './discovery';
 import { SigningKeys } from './keys';
 import { openAuthRecords } from './records';
 import type { AuthRecords } from './records/port';
@@ -45,7 +46,7 @@ export class AuthService {
     this.users = new UserDirectory(records, box);
     this.tokens = new TokenStore(records);
     this.sessions = new SessionStore(records, settings.sessionIdleMinutes * 60_000);
-    this.authBase = `${settings.baseUrl.replace(/\/fhir$/, '')}/auth`;
+    this.authBase = authBaseUrl(settings.baseUrl);
   }
 
   static async open(store: ResourceStore | undefined, settings: AuthSettings): Promise<AuthService> {

@@ -35,7 +35,9 @@ export function createFhirEdge(options: FhirEdgeOptions): FhirEdge {
   return (req, res, path, query) => {
     const requestId = requestIdOf(req.headers);
     res.setHeader('X-Request-Id', requestId);
-    const context: EdgeContext = { requestId, route: 'unmatched' };
+    // Until a token says otherwise, the caller is anonymous: refusals are audited with this context.
+    const access = { actor: 'anonymous', requestId, ip: req.socket.remoteAddress };
+    const context: EdgeContext = { requestId, route: 'unmatched', access };
     if (logsRequests) {
       const started = process.hrtime.bigint();
       res.on('finish', () => {
@@ -57,9 +59,7 @@ export function createFhirEdge(options: FhirEdgeOptions): FhirEdge {
         return;
       }
       const rendered = known ?? internalError(requestId);
-      await auditRefusal(options, context, req, rendered.status).catch((e: unknown) =>
-        logUnexpected(logger, context, e),
-      );
+      await auditRefusal(options, context, rendered.status).catch((e: unknown) => logUnexpected(logger, context, e));
       for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
       sendOutcome(req, res, rendered.status, rendered.outcome);
     });
@@ -80,8 +80,10 @@ async function handle(
   const matched = tryMatchRoute(req.method ?? '', segments);
   context.interaction = matched.match?.route.interaction;
   // Everything but the CapabilityStatement needs a token, even a path that matches nothing.
-  const access = isMetadata(segments) ? { actor: 'anonymous' } : await options.authenticate(req, query);
-  context.access = { ...access, requestId: context.requestId };
+  if (!isMetadata(segments)) {
+    const caller = await options.authenticate(req, query);
+    context.access = { ...caller, requestId: context.requestId, ip: context.access.ip };
+  }
   if (!matched.match) throw matched.error;
   const { route, params } = matched.match;
   context.route = `/fhir/${route.pattern.join('/')}`;
@@ -119,7 +121,7 @@ interface EdgeContext {
   requestId: string;
   route: string;
   interaction?: string;
-  access?: AccessContext;
+  access: AccessContext;
   repo?: Repository;
 }
 
@@ -135,12 +137,11 @@ function tryMatchRoute(method: string, segments: string[]): { match?: RouteMatch
  * A refused request is a failed access in the audit trail: no or a bad token (401), a scope that does not
  * allow it (403), or resources it may not see answered as unknown (404).
  */
-async function auditRefusal(options: FhirEdgeOptions, context: EdgeContext, req: IncomingMessage, status: number) {
+async function auditRefusal(options: FhirEdgeOptions, context: EdgeContext, status: number) {
   const denied = context.repo?.journal.denials ?? [];
   if (status !== 401 && status !== 403 && denied.length === 0) return;
-  const access = context.access ?? { actor: 'anonymous', requestId: context.requestId, ip: req.socket.remoteAddress };
   const text = status === 401 ? 'no valid access token' : 'access denied';
-  await auditFailure(options.services, access, auditSubtype(context.interaction), text, denied);
+  await auditFailure(options.services, context.access, auditSubtype(context.interaction), text, denied);
 }
 
 function lastValue(query: [string, string][], name: string): string | undefined {

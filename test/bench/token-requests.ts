@@ -2,10 +2,9 @@
 // client_credentials assertion (ES384, unique jti) per request, all made before the clock starts so that
 // signing does not take the server's CPU while it is measured.
 import { AuthService } from '../../server/auth/service';
-import { authSettingsFor, backendKey, clientAssertion, registerBackendClient } from '../support/tokens';
+import { authSettingsFor, backendKey, clientCredentialsForm, registerBackendClient } from '../support/tokens';
 import type { LoadOptions, RequestSpec } from './load';
 
-const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const SCOPE = 'system/Patient.rs system/Observation.rs';
 
 /** `count` ready token request bodies for a new backend client of the server at `baseUrl`. */
@@ -16,15 +15,8 @@ export async function tokenRequestBodies(dataDir: string, baseUrl: string, count
     await registerBackendClient(auth, 'bench-backend', key, SCOPE);
     const bodies: string[] = [];
     for (let i = 0; i < count; i++) {
-      const assertion = await clientAssertion(auth, 'bench-backend', key, { expiresIn: 290 });
-      bodies.push(
-        new URLSearchParams({
-          grant_type: 'client_credentials',
-          scope: SCOPE,
-          client_assertion_type: ASSERTION_TYPE,
-          client_assertion: assertion,
-        }).toString(),
-      );
+      const form = await clientCredentialsForm(auth, 'bench-backend', key, SCOPE, 290);
+      bodies.push(new URLSearchParams(form).toString());
     }
     return bodies;
   } finally {

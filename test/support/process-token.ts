@@ -2,7 +2,7 @@
 // (as `hms client add` would, while it runs) and the token comes from the server's own token endpoint.
 import { randomUUID } from 'node:crypto';
 import { AuthService } from '../../server/auth/service';
-import { SYSTEM_SCOPE, authSettingsFor, backendKey, clientAssertion, registerBackendClient } from './tokens';
+import { SYSTEM_SCOPE, authSettingsFor, backendKey, clientCredentialsForm, registerBackendClient } from './tokens';
 
 export async function processToken(dataDir: string, baseUrl: string): Promise<string> {
   const auth = await AuthService.open(undefined, authSettingsFor(dataDir, baseUrl));
@@ -13,12 +13,7 @@ export async function processToken(dataDir: string, baseUrl: string): Promise<st
     const res = await fetch(auth.tokenUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        scope: SYSTEM_SCOPE,
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-        client_assertion: await clientAssertion(auth, clientId, key),
-      }),
+      body: new URLSearchParams(await clientCredentialsForm(auth, clientId, key, SYSTEM_SCOPE)),
     });
     const body = (await res.json()) as { access_token?: string };
     if (!body.access_token) throw new Error(`Token request failed: ${res.status} ${JSON.stringify(body)}`);

@@ -60,6 +60,22 @@ export async function clientAssertion(
     .sign(key.privateKey);
 }
 
+/** The form of a client_credentials token request, with a fresh signed assertion. */
+export async function clientCredentialsForm(
+  auth: AuthService,
+  clientId: string,
+  key: BackendKey,
+  scope: string,
+  expiresIn?: number,
+): Promise<Record<string, string>> {
+  return {
+    grant_type: 'client_credentials',
+    scope,
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: await clientAssertion(auth, clientId, key, { expiresIn }),
+  };
+}
+
 /** An access token for a backend client, from POST /auth/token (client_credentials). */
 export async function backendToken(
   app: RequestListener,
@@ -71,12 +87,7 @@ export async function backendToken(
   const res = await request(app)
     .post('/auth/token')
     .type('form')
-    .send({
-      grant_type: 'client_credentials',
-      scope,
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: await clientAssertion(auth, clientId, key),
-    });
+    .send(await clientCredentialsForm(auth, clientId, key, scope));
   if (res.status !== 200) throw new Error(`Token request failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.access_token as string;
 }
