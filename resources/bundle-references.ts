@@ -2,7 +2,6 @@
 // fullUrl or a conditional reference (`Type?criteria`) becomes the `Type/id` the transaction assigned or
 // found; a fullUrl also is replaced where it stands whole in any other string element (uri, url, ...) and
 // in the narrative's `href` and `src` attributes.
-import type { Resource } from '@medplum/fhirtypes';
 
 export const isConditionalReference = (reference: string): boolean => /^[A-Z][A-Za-z]+\?/.test(reference);
 
@@ -11,9 +10,9 @@ export const isConditionalReference = (reference: string): boolean => /^[A-Z][A-
  * objects and arrays on the way to a replaced string are copied, the rest is shared (a Bundle's resources
  * are mostly codes and values, and copying them all was a tenth of a bulk ingest's garbage).
  */
-export function rewriteReferences(resource: Resource, mapping: ReadonlyMap<string, string>): Resource {
+export function rewriteReferences<T extends object>(resource: T, mapping: ReadonlyMap<string, string>): T {
   if (mapping.size === 0) return resource;
-  return rewrite(resource, mapping, '') as Resource;
+  return rewrite(resource, mapping, '') as T;
 }
 
 function rewrite(value: unknown, mapping: ReadonlyMap<string, string>, key: string): unknown {

@@ -46,6 +46,8 @@ export interface RepositoryServices {
   reindex?: ReindexJobs;
   /** The server's public base URL: reference search values on it stand for local references. */
   baseUrl?: string;
+  /** Told of every version a transaction wrote, once it is durable (the HL7 bridge's outbound feed). */
+  onCommit?: (versions: readonly StoredVersion[]) => void;
 }
 
 export interface WriteResult {
@@ -376,11 +378,13 @@ export class Repository {
    */
   private async committed<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     const changes: SearchParameterChange[] = [];
-    const result = await this.services.store.transaction((tx) => work(trackSearchParameterWrites(tx, changes)));
+    const written: StoredVersion[] | undefined = this.services.onCommit ? [] : undefined;
+    const result = await this.services.store.transaction((tx) => work(trackWrites(tx, changes, written)));
     for (const change of changes) {
       applySearchParameterChange(this.registry, change);
       await this.services.preparer.changeSearchParameters(change);
     }
+    if (written && written.length > 0) this.services.onCommit?.(written);
     return result;
   }
 
@@ -581,8 +585,12 @@ export class Repository {
   }
 }
 
-/** The transaction, recording the registry change each SearchParameter write (or delete) makes. */
-function trackSearchParameterWrites(tx: StoreTransaction, changes: SearchParameterChange[]): StoreTransaction {
+/** The transaction, noting SearchParameter changes and (when `written` is given) every version written. */
+function trackWrites(
+  tx: StoreTransaction,
+  changes: SearchParameterChange[],
+  written: StoredVersion[] | undefined,
+): StoreTransaction {
   return {
     readCurrent: (type, id) => tx.readCurrent(type, id),
     readVersion: (type, id, versionId) => tx.readVersion(type, id, versionId),
@@ -590,6 +598,10 @@ function trackSearchParameterWrites(tx: StoreTransaction, changes: SearchParamet
     search: (query) => tx.search(query),
     appendAudit: (records) => tx.appendAudit(records),
     writeVersion: async (write: VersionWrite) => {
+      if (written) {
+        const { index: _index, ...version } = write;
+        written.push(version);
+      }
       if (write.resourceType !== 'SearchParameter') return tx.writeVersion(write);
       const previous = await tx.readCurrent(write.resourceType, write.id);
       await tx.writeVersion(write);

@@ -14,6 +14,8 @@ import { mountAuthRoutes } from './auth/routes';
 import type { AuthService } from './auth/service';
 import { createFhirEdge, internalError, logUnexpected } from './fhir/http';
 import { logRequest, requestIdOf } from './request-log';
+import { hl7AdminRoutes } from './hl7-admin-api';
+import type { Hl7Bridge } from '../integrations/hl7v2/bridge';
 
 export interface AppOptions {
   services: RepositoryServices;
@@ -23,6 +25,8 @@ export interface AppOptions {
   auth: AuthService;
   /** Development only (loopback): the FHIR API serves every caller with full access. */
   authDisabled?: boolean;
+  /** The HL7 v2 bridge, for its admin endpoints; absent when it is off. */
+  hl7?: Hl7Bridge;
 }
 
 /** The pieces of the authorization server both the FHIR edge and the Express app use. */
@@ -73,8 +77,13 @@ export function createApp(options: AppOptions, parts: AuthParts): Express {
     services: options.services,
     audit,
   });
-  mountAdminApi(app, options.auth, parts.bearer, (access, action, outcome) =>
-    audit(access, { subtype: 'admin', outcome: outcome === 'success' ? '0' : '4', outcomeText: action }),
+  mountAdminApi(
+    app,
+    options.auth,
+    parts.bearer,
+    (access, action, outcome) =>
+      audit(access, { subtype: 'admin', outcome: outcome === 'success' ? '0' : '4', outcomeText: action }),
+    [hl7AdminRoutes(options.hl7)],
   );
   app.get('/', (_req, res) => {
     res.json({ name: 'HMS FHIR Server', fhir: options.baseUrl, metadata: `${options.baseUrl}/metadata` });

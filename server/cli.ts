@@ -7,6 +7,7 @@ import { FhirError } from '../resources/errors';
 import { Repository, type RepositoryServices } from '../resources/repository';
 import { resourceTypes } from '../resources/definitions';
 import { auditCommand } from './audit-command';
+import { hl7Command } from './hl7-command';
 import { loadConfig } from './config';
 import { main as serve } from './main';
 import type { CliIo } from './cli-io';
@@ -25,6 +26,8 @@ Commands:
                              copy every resource with its history to another store and verify the copy;
                              a LOCATION is a SQLite file or a mongodb:// URL; re-run to resume
   audit verify               check the audit log's hash chain; prints the first broken record, exit 1
+  hl7 status                 the HL7 channels with their counters, queue depth and oldest waiting message
+  hl7 errors [--channel ID]  the HL7 error queue (reprocess, resend and discard through /admin/hl7)
   client add --id ID --type public|symmetric|backend [--redirect-uri URI]... [--jwks FILE|URL]
              [--scope "SCOPES"] [--launch-url URL]
                              register a SMART app or backend client (a symmetric one's secret is shown once)
@@ -88,6 +91,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   },
   migrate: (args, io) => migrateCommand(args, io),
   audit: (args, io) => auditCommand(args, io),
+  hl7: (args, io) => hl7Command(args, io),
   client: clientCommand,
   user: userCommand,
   token: tokenCommand,

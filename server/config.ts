@@ -3,6 +3,10 @@
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_READ_CACHE_BYTES } from '../resources/store/sqlite/current-cache';
+import { ConfigError, byteSize, flag, integer, oneOf, type Env } from './env';
+import { loadHl7Config, type Hl7Config } from './hl7-config';
+
+export { ConfigError };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type SqliteSynchronous = 'FULL' | 'NORMAL';
@@ -41,14 +45,11 @@ export interface Config {
   sessionIdleMinutes: number;
   /** Browser origins allowed to call the API besides those of registered apps. */
   corsOrigins: string[];
+  hl7: Hl7Config;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 const MIN_SECRET_LENGTH = 32;
-
-type Env = Record<string, string | undefined>;
-
-export class ConfigError extends Error {}
 
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 8080, 0, 65535);
@@ -88,62 +89,8 @@ export function loadConfig(env: Env = process.env): Config {
     accessTokenMinutes: integer(env, 'ACCESS_TOKEN_MINUTES', 10, 1, 60),
     sessionIdleMinutes: integer(env, 'SESSION_IDLE_MINUTES', 15, 1, 24 * 60),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
+    hl7: loadHl7Config(env, host),
   };
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
-  }
-  return value;
-}
-
-const FLAGS = new Map([
-  ['true', true],
-  ['yes', true],
-  ['1', true],
-  ['false', false],
-  ['no', false],
-  ['0', false],
-]);
-
-function flag(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = FLAGS.get(raw.trim().toLowerCase());
-  if (value === undefined) throw new ConfigError(`${name} must be true or false, got "${raw}"`);
-  return value;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const match = allowed.find((a) => a.toLowerCase() === raw.toLowerCase());
-  if (!match) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
-  return match;
-}
-
-const KIB = 1024;
-const UNITS: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: KIB,
-  kb: KIB,
-  m: KIB ** 2,
-  mb: KIB ** 2,
-  g: KIB ** 3,
-  gb: KIB ** 3,
-};
-
-function byteSize(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const match = /^(\d+)\s*([kmg]?b?)$/i.exec(raw.trim());
-  if (!match) throw new ConfigError(`${name} must be a size such as 16mb or 1048576, got "${raw}"`);
-  return Number(match[1]) * UNITS[match[2].toLowerCase()];
 }
 
 function origins(env: Env, name: string): string[] {

@@ -9,11 +9,15 @@ import { AuthService, type AuthSettings } from './auth/service';
 import { closeServices, openServices } from './services';
 import type { RepositoryServices } from '../resources/repository';
 import { StoreConfigError } from '../resources/store/config-error';
+import { Hl7Bridge, type BridgeSettings } from '../integrations/hl7v2/bridge';
+import { ChannelError } from '../integrations/hl7v2/channels';
 
 export interface RunningServer {
   server: http.Server;
   services: RepositoryServices;
   auth: AuthService;
+  /** The HL7 v2 bridge, unless HL7_MLLP_PORT=off. */
+  hl7?: Hl7Bridge;
   baseUrl: string;
   stop(): Promise<void>;
 }
@@ -33,6 +37,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     await closeServices(services);
     throw error;
   }
+  let hl7: Hl7Bridge | undefined;
+  try {
+    hl7 = config.hl7.enabled ? await Hl7Bridge.start(services, hl7Settings(config), logger) : undefined;
+  } catch (error) {
+    await auth.close();
+    await closeServices(services);
+    throw error;
+  }
   if ((await auth.users.list()).length === 0) {
     process.stderr.write(`No users yet. Create the first administrator with:\n  ${FIRST_ADMIN_COMMAND}\n`);
   }
@@ -43,22 +55,31 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger,
     auth,
     authDisabled: config.authDisabled,
+    hl7,
   });
   const server = http.createServer(listener);
   // Node closes an idle keep-alive connection after 5 s, racing clients and proxies that reuse it at that
   // moment (the request fails with ECONNRESET). Stay open longer than the usual 60 s of load balancers.
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+  } catch (error) {
+    await hl7?.stop();
+    await auth.close();
+    await closeServices(services);
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   const baseUrl = config.port === 0 ? config.baseUrl.replace(/:0\//, `:${port}/`) : config.baseUrl;
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= shutdown(server, services, auth, config.shutdownTimeoutMs));
+  const stop = () => (stopping ??= shutdown(server, services, auth, hl7, config.shutdownTimeoutMs));
   logger.info('listening', { baseUrl, host: config.host, port, dataDir: config.dataDir });
-  return { server, services, auth, baseUrl, stop };
+  if (hl7) process.stderr.write(`HL7 v2 (MLLP) listening on ${config.hl7.host}:${hl7.port}\n`);
+  return { server, services, auth, hl7, baseUrl, stop };
 }
 
 export function authSettings(config: Config): AuthSettings {
@@ -72,14 +93,39 @@ export function authSettings(config: Config): AuthSettings {
   };
 }
 
+export function hl7Settings(config: Config): BridgeSettings {
+  const { hl7 } = config;
+  return {
+    dataDir: config.dataDir,
+    baseUrl: config.baseUrl,
+    mllp: {
+      host: hl7.host,
+      port: hl7.port,
+      tls: hl7.tls,
+      maxFrameBytes: hl7.maxFrameBytes,
+      idleTimeoutMs: hl7.idleTimeoutMs,
+    },
+    ...(hl7.channelsFile ? { channelsFile: hl7.channelsFile } : {}),
+    alerts: {
+      webhook: hl7.alertWebhook,
+      queueAgeMinutes: hl7.alertQueueMinutes,
+      silentMinutes: hl7.alertSilentMinutes,
+      quietMinutes: 60,
+    },
+  };
+}
+
 export const FIRST_ADMIN_COMMAND = 'npx hms user add --username admin --role admin --password-stdin';
 
 async function shutdown(
   server: http.Server,
   services: RepositoryServices,
   auth: AuthService,
+  hl7: Hl7Bridge | undefined,
   timeoutMs: number,
 ): Promise<void> {
+  // The MLLP listener stops first: a message is ACKed only once stored, so senders resend what is cut off.
+  await hl7?.stop();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
@@ -106,6 +152,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     running = await startServer(config, logger);
   } catch (error) {
     logger.error('startup failed', { error: (error as Error).message });
+    if (error instanceof ChannelError) {
+      process.stderr.write(`HL7 channel error: ${error.message}\n`);
+      process.exit(EXIT_CONFIG_ERROR);
+    }
     if (error instanceof StoreConfigError) {
       process.stderr.write(`Store error: ${error.message}\n`);
       process.exit(EXIT_STORE_ERROR);

@@ -1,7 +1,14 @@
 // The admin REST API under /admin: the same operations as `hms client|user|keys`, for the manager app. Only a
 // token carrying the `admin` scope (an administrator's login, or a backend client registered with it) may call
 // it; every answer is JSON, every refusal a precise 4xx.
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, {
+  type Express,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
 import type { AccessContext } from '../../resources/access';
 import type { BearerTokens } from './bearer';
 import { ClientError, type Client } from './clients';
@@ -10,7 +17,7 @@ import { UserError, type User } from './users';
 
 const JSON_LIMIT = '256kb';
 
-class AdminError extends Error {
+export class AdminError extends Error {
   constructor(
     readonly status: number,
     message: string,
@@ -21,7 +28,19 @@ class AdminError extends Error {
 
 export type AdminAudit = (access: AccessContext, action: string, outcome: 'success' | 'failure') => Promise<void>;
 
-export function mountAdminApi(app: Express, auth: AuthService, bearer: BearerTokens, audit?: AdminAudit): void {
+/** Wraps a route's work: its [status, body] is sent as JSON and the action audited as success or failure. */
+export type AdminHandle = (action: string, work: (req: Request) => Promise<[number, unknown]>) => RequestHandler;
+
+/** More admin routes (the HL7 bridge's), mounted behind the same admin check, audit and error rendering. */
+export type AdminRoutes = (router: Router, handle: AdminHandle) => void;
+
+export function mountAdminApi(
+  app: Express,
+  auth: AuthService,
+  bearer: BearerTokens,
+  audit?: AdminAudit,
+  more: AdminRoutes[] = [],
+): void {
   const router = express.Router();
   router.use(async (req, res, next) => {
     try {
@@ -34,18 +53,16 @@ export function mountAdminApi(app: Express, auth: AuthService, bearer: BearerTok
     }
   });
   router.use(express.json({ limit: JSON_LIMIT }));
-  const handle =
-    (action: string, work: (req: Request) => Promise<[number, unknown]>) =>
-    async (req: Request, res: Response, next: NextFunction) => {
-      try {
-        const [status, body] = await work(req);
-        await audit?.(res.locals.access as AccessContext, action, 'success');
-        res.status(status).json(body);
-      } catch (error) {
-        await audit?.(res.locals.access as AccessContext, action, 'failure');
-        next(error);
-      }
-    };
+  const handle: AdminHandle = (action, work) => async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const [status, body] = await work(req);
+      await audit?.(res.locals.access as AccessContext, action, 'success');
+      res.status(status).json(body);
+    } catch (error) {
+      await audit?.(res.locals.access as AccessContext, action, 'failure');
+      next(error);
+    }
+  };
   router.get(
     '/clients',
     handle('client list', async () => [200, (await auth.clients.list()).map(publicClient)]),
@@ -109,6 +126,7 @@ export function mountAdminApi(app: Express, auth: AuthService, bearer: BearerTok
     '/keys/rotate',
     handle('keys rotate', async () => [200, { kid: await auth.keys.rotate() }]),
   );
+  for (const routes of more) routes(router, handle);
   router.use((_req: Request, _res: Response, next: NextFunction) =>
     next(new AdminError(404, 'No such admin endpoint')),
   );
@@ -124,7 +142,7 @@ async function adminAccess(req: Request, bearer: BearerTokens): Promise<AccessCo
   return { ...access, ip: req.socket.remoteAddress };
 }
 
-function objectBody(req: Request): Record<string, unknown> {
+export function objectBody(req: Request): Record<string, unknown> {
   if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
     throw new AdminError(400, 'The body must be a JSON object');
   }

@@ -29,9 +29,7 @@ export async function runTransaction(request: FhirRequest, entries: ParsedEntry[
     for (const [phase, methods] of PHASES.entries()) {
       if (phase === 1) references = ahead?.references ?? (await assignReferences(repo, entries, conditional));
       for (const entry of entries.filter((e) => methods.includes(e.method))) {
-        const body =
-          ahead?.bodies.get(entry) ??
-          (entry.method !== 'PATCH' && entry.resource ? rewriteReferences(entry.resource, references) : entry.body);
+        const body = ahead?.bodies.get(entry) ?? rewrittenBody(entry, references);
         if (checked.has(entry)) repo.trustValidation(body as Resource, checked.get(entry));
         const response = await run(() => dispatch(entryRequest(request, repo, entry, body), entry.segments), entry);
         if (WRITES.has(entry.method)) checkWrittenOnce(response, written, entry);
@@ -40,6 +38,17 @@ export async function runTransaction(request: FhirRequest, entries: ParsedEntry[
     }
     return responses;
   });
+}
+
+/**
+ * The entry's body with fullUrl and conditional references replaced: the resource of a POST or PUT, or the
+ * values of a JSON Patch (a patch may link to a resource the same transaction creates, e.g. a merge).
+ */
+function rewrittenBody(entry: ParsedEntry, references: ReadonlyMap<string, string>): unknown {
+  if (entry.method === 'PATCH') {
+    return Array.isArray(entry.body) ? rewriteReferences(entry.body, references) : entry.body;
+  }
+  return entry.resource ? rewriteReferences(entry.resource, references) : entry.body;
 }
 
 /** Entries with a resource the repository validates: POST and PUT (a PATCH's resource is the patched one). */
@@ -61,8 +70,8 @@ async function prevalidated(repo: Repository, entries: ParsedEntry[]): Promise<M
 function conditionalReferencesOf(entries: ParsedEntry[]): Map<string, ParsedEntry> {
   const found = new Map<string, ParsedEntry>();
   for (const entry of entries) {
-    if (entry.method === 'PATCH') continue;
-    for (const reference of conditionalReferences(entry.resource)) {
+    const holder = entry.method === 'PATCH' ? entry.body : entry.resource;
+    for (const reference of conditionalReferences(holder)) {
       if (!found.has(reference)) found.set(reference, entry);
     }
   }
@@ -150,14 +159,30 @@ async function entryTarget(repo: Repository, entry: ParsedEntry): Promise<string
     entry.assignedId = newId();
     return `${type}/${entry.assignedId}`;
   }
-  if (entry.method === 'PUT' && entry.query.length > 0) {
-    const match = await singleMatch(repo, type, new URLSearchParams(entry.query).toString());
-    if (match) return `${type}/${match}`;
-    const assigned = entry.resource.id ?? newId();
-    entry.resource = { ...entry.resource, id: assigned };
-    return `${type}/${assigned}`;
-  }
+  if (entry.method === 'PUT' && entry.query.length > 0) return resolveConditionalUpdate(repo, entry, type);
   return undefined;
+}
+
+/**
+ * A conditional update's target, looked up once under the write lock: the one match, or a new id when there
+ * is none (several: 412). The entry then runs as a plain update of that id, with no second lookup.
+ */
+async function resolveConditionalUpdate(repo: Repository, entry: ParsedEntry, type: string): Promise<string> {
+  const criteria = new URLSearchParams(entry.query).toString();
+  const { page } = await repo.search([type], [...parseCriteria(criteria), ['_count', '2']], { strict: true });
+  if (page.entries.length > 1) {
+    throw preconditionFailed(`The conditional update ${type}?${criteria} matches more than one resource`);
+  }
+  const resource = entry.resource as Resource;
+  const match = page.entries[0]?.id;
+  if (match && resource.id !== undefined && resource.id !== match) {
+    throw badRequest(`The resource id "${resource.id}" does not match the resource the criteria found`, 'id');
+  }
+  const id = match ?? resource.id ?? newId();
+  entry.resource = { ...resource, id };
+  entry.segments = [type, id];
+  entry.query = [];
+  return `${type}/${id}`;
 }
 
 /** The id of the one resource matching the criteria; undefined for none or several (the entry decides). */

@@ -120,6 +120,8 @@ export interface FhirServerHandle {
   /** where the suites send their requests */
   target: Target;
   dataDir: string;
+  /** the HL7 v2 bridge's MLLP port (a free one: the default 2575 may be taken) */
+  mllpPort: number;
   /** stops the server and removes its data directory (unless asked to keep it) */
   stop(): Promise<void>;
 }
@@ -138,6 +140,7 @@ export async function startFhirServer(
     throw new Error(`${options.serverScript} does not exist: build the server first (npm run build)`);
   }
   const dataDir = run.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'hms-bench-data-'));
+  const mllpPort = await findFreePortOtherThan(options.host, port);
   const server = await ChildServer.start({
     script: options.serverScript,
     nodeFlags: startScriptNodeFlags(),
@@ -148,6 +151,7 @@ export async function startFhirServer(
       HOST: options.host,
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
+      HL7_MLLP_PORT: String(mllpPort),
       ...(run.authDisabled ? { AUTH_DISABLED: 'true' } : {}),
     },
     readyPath: '/fhir/metadata',
@@ -159,6 +163,7 @@ export async function startFhirServer(
     baseUrl,
     target: { host: options.host, port, basePath: '/fhir', ...(authorization ? { authorization } : {}) },
     dataDir,
+    mllpPort,
     stop: async () => {
       await server.stop();
       if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
@@ -204,6 +209,14 @@ export function findFreePort(host: string): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/** A free port on `host` that is not `taken` (the HTTP port, chosen free but not yet bound). */
+async function findFreePortOtherThan(host: string, taken: number): Promise<number> {
+  for (;;) {
+    const port = await findFreePort(host);
+    if (port !== taken) return port;
+  }
 }
 
 function isAccepting(host: string, port: number): Promise<boolean> {

@@ -21,7 +21,14 @@ async function startServer(dataDir: string, port: number): Promise<ChildServer> 
     script: MAIN,
     host: HOST,
     port,
-    env: { PORT: String(port), HOST, DATA_DIR: dataDir, LOG_LEVEL: 'warn', SQLITE_SYNCHRONOUS: 'FULL' },
+    env: {
+      PORT: String(port),
+      HOST,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      SQLITE_SYNCHRONOUS: 'FULL',
+      HL7_MLLP_PORT: '0',
+    },
     readyPath: '/fhir/metadata',
   });
 }

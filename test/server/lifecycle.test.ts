@@ -23,7 +23,7 @@ test('a bad setting stops start-up with exit code 2 and names the setting', () =
 test('SIGTERM lets the in-flight transaction finish, then exits 0 with the data durable', async () => {
   const dataDir = tempDir('hms-lifecycle-');
   const port = await findFreePort(HOST);
-  const env = { PORT: String(port), HOST, DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+  const env = { PORT: String(port), HOST, DATA_DIR: dataDir, LOG_LEVEL: 'info', HL7_MLLP_PORT: '0' };
   let server = await ChildServer.start({ script: MAIN, host: HOST, port, env, readyPath: '/fhir/metadata' });
   const base = `http://${HOST}:${port}/fhir`;
   // An empty store: the one command that creates the first administrator is printed.

@@ -18,6 +18,7 @@ test('an unreachable MongoDB stops start-up quickly with exit code 3 and one cle
     MONGODB_SERVER_SELECTION_MS: '500',
     DATA_DIR: dataDir,
     PORT: '0',
+    HL7_MLLP_PORT: '0',
     VALIDATION_WORKERS: '0',
   };
   const started = Date.now();

@@ -2,8 +2,8 @@
 // commit and checkpointer stay as they are; the admin command line opens the same file while the server runs.
 // A write is acknowledged once the WAL is fdatasynced, on libuv's thread pool as the resource store does it,
 // so a token request never stalls the event loop on the disk, and writes waiting together share one sync.
-import fs from 'node:fs';
 import Database from 'better-sqlite3';
+import { WalSync } from '../../../resources/store/sqlite/wal-sync';
 import type { AuthRecord, AuthRecords, Consumed } from './port';
 
 const SCHEMA = `
@@ -39,9 +39,8 @@ type Statements = { [K in keyof typeof SQL]: Database.Statement };
 export class SqliteAuthRecords implements AuthRecords {
   private readonly db: Database.Database;
   private readonly sql: Statements;
-  private readonly walFd: number;
-  private syncing?: Promise<void>;
-  private nextSync?: Promise<void>;
+  private readonly wal: WalSync;
+  private closing?: Promise<void>;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -50,7 +49,7 @@ export class SqliteAuthRecords implements AuthRecords {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
-    this.walFd = fs.openSync(`${file}-wal`, 'r');
+    this.wal = new WalSync(file);
     this.sql = Object.fromEntries(
       Object.entries(SQL).map(([name, text]) => [name, this.db.prepare(text)]),
     ) as Statements;
@@ -104,29 +103,11 @@ export class SqliteAuthRecords implements AuthRecords {
     return this.sql.purge.run(Date.now()).changes;
   }
 
-  async close(): Promise<void> {
-    await this.nextSync;
-    await this.syncing;
-    if (this.db.open) {
-      this.db.close();
-      fs.closeSync(this.walFd);
-    }
+  close(): Promise<void> {
+    return (this.closing ??= this.wal.close().then(() => void this.db.close()));
   }
 
-  /**
-   * Resolves once everything written so far is on disk. A sync already running may have started before the
-   * caller's write, so the caller waits for the next one; every caller arriving meanwhile shares that one.
-   */
   private durable(): Promise<void> {
-    if (!this.syncing) {
-      this.syncing = new Promise<void>((resolve, reject) =>
-        fs.fdatasync(this.walFd, (error) => (error ? reject(error) : resolve())),
-      ).finally(() => (this.syncing = undefined));
-      return this.syncing;
-    }
-    return (this.nextSync ??= this.syncing.then(() => {
-      this.nextSync = undefined;
-      return this.durable();
-    }));
+    return this.wal.durable();
   }
 }

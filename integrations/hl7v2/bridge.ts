@@ -1,0 +1,180 @@
+// The HL7 v2 bridge in the server process: the MLLP listener and its inbound processing, the outbound
+// queues fed by committed FHIR changes, alerts, and what the admin API and `hms hl7` show and do.
+import type { RepositoryServices } from '../../resources/repository';
+import type { StoredVersion } from '../../resources/store/port';
+import { Alerts, type AlertSettings } from './alerts';
+import { ChannelSet } from './channel-set';
+import { receiveFrame } from './inbound/frame';
+import { InboundProcessor } from './inbound/processor';
+import type { ReceiverDeps } from './inbound/receiver';
+import { MllpListener, type MllpListenerOptions } from './mllp/listener';
+import { openMessageStore } from './message-store/index';
+import type { MessageStore } from './message-store/port';
+import { Dispatcher } from './outbound/dispatcher';
+import { OutboundFeed } from './outbound/feed';
+import { OutboundRouter } from './outbound/router';
+import { ErrorQueue } from './error-queue';
+import { channelStatus, type ChannelStatus } from './status';
+
+export interface BridgeSettings {
+  dataDir: string;
+  baseUrl: string;
+  mllp: Pick<MllpListenerOptions, 'host' | 'port' | 'tls' | 'maxFrameBytes' | 'idleTimeoutMs'>;
+  channelsFile?: string;
+  alerts: AlertSettings;
+  /** How often queue age, silence and retention are checked. */
+  checkIntervalMs?: number;
+}
+
+export interface BridgeLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+const DAY_MS = 86_400_000;
+
+export class Hl7Bridge {
+  readonly errors: ErrorQueue;
+  private readonly dispatchers = new Map<string, Dispatcher>();
+  private timer?: NodeJS.Timeout;
+
+  private constructor(
+    readonly store: MessageStore,
+    readonly channels: ChannelSet,
+    readonly processor: InboundProcessor,
+    private readonly listener: MllpListener,
+    private readonly feed: OutboundFeed,
+    readonly alerts: Alerts,
+    private readonly services: RepositoryServices,
+    private readonly logger: BridgeLogger,
+  ) {
+    this.errors = new ErrorQueue(store, channels, processor, (id) => this.dispatchers.get(id)?.poke());
+  }
+
+  static async start(services: RepositoryServices, settings: BridgeSettings, logger: BridgeLogger): Promise<Hl7Bridge> {
+    const store = await openMessageStore(services.store, settings.dataDir);
+    try {
+      const channels = await ChannelSet.load(settings.channelsFile, store);
+      const alerts = new Alerts(settings.alerts, (problem) => logger.warn('hl7 alert', { problem }));
+      const processor = new InboundProcessor(store, services, settings.baseUrl, {
+        processed: (channel, message) => {
+          if (message.status === 'error') alerts.errored(channel);
+        },
+        failed: (channel, error) => logger.error('hl7 processing failed', { channel, error: (error as Error).name }),
+      });
+      const deps: ReceiverDeps = {
+        store,
+        processor,
+        channels: () => channels.inbound(),
+        observed: ({ channel, status }) => {
+          if (status === 'conflict') alerts.errored(channel, 'conflict');
+          if (status === 'store-failed') alerts.errored(channel);
+        },
+      };
+      const bridge: { current?: Hl7Bridge } = {};
+      const router = new OutboundRouter(
+        store,
+        services,
+        () => channels.outbound(),
+        (channel) => bridge.current?.dispatchers.get(channel)?.poke(),
+        (channel, error) => logger.error('hl7 outbound build failed', { channel, error: (error as Error).message }),
+      );
+      const feed = new OutboundFeed(store, services, router, (error) =>
+        logger.error('hl7 outbound feed failed', { error: (error as Error).name }),
+      );
+      const listener = await MllpListener.start({
+        ...settings.mllp,
+        onFrame: (payload) => receiveFrame(payload, deps),
+        onEvent: (event) => {
+          if (event.type === 'frame-too-large' || event.type === 'error' || event.type === 'listener-error') {
+            logger.warn('mllp', { event: event.type, ...('message' in event ? { detail: event.message } : {}) });
+          }
+        },
+      });
+      const started = new Hl7Bridge(store, channels, processor, listener, feed, alerts, services, logger);
+      bridge.current = started;
+      await started.begin(settings);
+      logger.info('hl7 listening', { host: settings.mllp.host, port: listener.port, tls: Boolean(settings.mllp.tls) });
+      return started;
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+
+  get port(): number {
+    return this.listener.port;
+  }
+
+  /** Per channel: state, counters, queue depth and age, last message. */
+  async status(): Promise<ChannelStatus[]> {
+    const inbound = this.channels
+      .inbound()
+      .map((c) => channelStatus(this.store, c, this.listener.connectionCount > 0 ? 'connected' : 'listening'));
+    const outbound = this.channels
+      .outbound()
+      .map((c) => channelStatus(this.store, c, this.dispatchers.get(c.id)?.state ?? 'stopped'));
+    return Promise.all([...inbound, ...outbound]);
+  }
+
+  /** Starts, reconfigures or stops dispatchers after a channel change. */
+  syncDispatchers(): void {
+    const outbound = this.channels.outbound();
+    for (const channel of outbound) {
+      const running = this.dispatchers.get(channel.id);
+      if (running) running.reconfigure(channel);
+      else {
+        const dispatcher = new Dispatcher(channel, this.store, { failed: (id) => this.alerts.errored(id) });
+        this.dispatchers.set(channel.id, dispatcher);
+        dispatcher.start();
+      }
+    }
+    for (const [id, dispatcher] of this.dispatchers) {
+      if (!outbound.some((c) => c.id === id)) {
+        void dispatcher.stop();
+        this.dispatchers.delete(id);
+      }
+    }
+  }
+
+  /** Waits until every received message has been applied (tests, graceful stop). */
+  idle(): Promise<void> {
+    return this.processor.idle();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.services.onCommit = undefined;
+    await this.listener.close();
+    await this.processor.idle();
+    await this.feed.stop();
+    await Promise.all([...this.dispatchers.values()].map((d) => d.stop()));
+    await this.store.close();
+  }
+
+  private async begin(settings: BridgeSettings): Promise<void> {
+    this.services.onCommit = (versions: readonly StoredVersion[]) => this.feed.push(versions);
+    const resumed = await this.processor.resume(this.channels.inbound());
+    if (resumed > 0) this.logger.info('hl7 resuming stored messages', { count: resumed });
+    await this.feed.catchUp();
+    this.syncDispatchers();
+    this.timer = setInterval(() => void this.housekeeping(), settings.checkIntervalMs ?? 60_000);
+    this.timer.unref();
+  }
+
+  /** Alerts on queue age and silence; purges messages past every channel's retention. */
+  private async housekeeping(): Promise<void> {
+    try {
+      for (const channel of this.channels.list().length ? this.channels.list() : this.channels.inbound()) {
+        this.alerts.check(channel.id, channel.direction, await this.store.counters(channel.id));
+      }
+      const retention = Math.max(
+        ...[...this.channels.inbound(), ...this.channels.outbound()].map((c) => c.retentionDays),
+      );
+      await this.store.purge(Date.now() - retention * DAY_MS);
+    } catch (error) {
+      this.logger.error('hl7 housekeeping failed', { error: (error as Error).name });
+    }
+  }
+}
