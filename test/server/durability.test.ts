@@ -1,36 +1,16 @@
 // Acknowledged writes survive kill -9: the real server runs as a child process, concurrent creates, updates
 // and transactions stream in, the process is killed mid-stream, restarted on the same file, and every
 // write that got a 2xx must be there with its version; no transaction may be half visible.
-import path from 'node:path';
 import fs from 'node:fs';
-import { ChildServer, findFreePort } from '../bench/server-process';
+import { findFreePort } from '../bench/server-process';
 import { tempDir } from '../support/app';
+import { HOST, MAIN, startMainServer } from '../support/child-server';
 import { processToken } from '../support/process-token';
-
-const MAIN = path.resolve(__dirname, '../../dist/server/main.js');
-const HOST = '127.0.0.1';
 
 interface Ack {
   id: string;
   version: number;
   counter: number;
-}
-
-async function startServer(dataDir: string, port: number): Promise<ChildServer> {
-  return ChildServer.start({
-    script: MAIN,
-    host: HOST,
-    port,
-    env: {
-      PORT: String(port),
-      HOST,
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      SQLITE_SYNCHRONOUS: 'FULL',
-      HL7_MLLP_PORT: '0',
-    },
-    readyPath: '/fhir/metadata',
-  });
 }
 
 let authorization = '';
@@ -103,7 +83,7 @@ test('every acknowledged write survives kill -9, and no transaction is half ther
   expect(fs.existsSync(MAIN)).toBe(true);
   const dataDir = tempDir('hms-durability-');
   const port = await findFreePort(HOST);
-  let server = await startServer(dataDir, port);
+  let server = await startMainServer(dataDir, port);
   const base = `http://${HOST}:${port}/fhir`;
   authorization = `Bearer ${await processToken(dataDir, base)}`;
   const acks: Ack[] = [];
@@ -126,7 +106,7 @@ test('every acknowledged write survives kill -9, and no transaction is half ther
   stopped = true;
   await Promise.all(work);
 
-  server = await startServer(dataDir, port);
+  server = await startMainServer(dataDir, port);
   try {
     const latest = new Map<string, Ack>();
     for (const ack of acks) if ((latest.get(ack.id)?.version ?? 0) < ack.version) latest.set(ack.id, ack);

@@ -29,7 +29,7 @@ import type {
   ReceiveResult,
   StoredMessage,
 } from './port';
-import { asConflict } from './port';
+import { asConflict, countersOf } from './port';
 
 export const HL7_COLLECTIONS = {
   messages: 'hl7_messages',
@@ -358,19 +358,7 @@ export class MongoMessageStore implements MessageStore {
         },
       },
     ]);
-    const by = new Map(rows.map((r) => [r._id, r]));
-    const count = (...statuses: MessageStatus[]) => statuses.reduce((sum, s) => sum + (by.get(s)?.n ?? 0), 0);
-    const waiting = [by.get('queued')?.oldest, by.get('received')?.oldest].filter((t): t is number => t != null);
-    const newest = rows.map((r) => r.newest).filter((t) => t != null);
-    return {
-      received: rows.reduce((sum, r) => sum + r.n, 0),
-      processed: count('processed', 'sent'),
-      errored: count('error', 'conflict'),
-      rejected: count('rejected'),
-      queued: count('queued', 'received'),
-      ...(waiting.length ? { oldestWaitingAt: Math.min(...waiting) } : {}),
-      ...(newest.length ? { lastMessageAt: Math.max(...newest) } : {}),
-    };
+    return countersOf(rows.map((r) => ({ ...r, status: r._id })));
   }
 
   async purge(before: number): Promise<number> {

@@ -143,3 +143,28 @@ export function asConflict(message: NewMessage, earlier: StoredMessage): NewMess
   const text = `Control id already used by message ${earlier.id} with other content`;
   return { ...message, status: 'conflict', error: { reason: 'conflict', code: '205', text } };
 }
+
+/** Messages of one status in a channel: how many, and the oldest and newest receivedAt. */
+export interface StatusCount {
+  status: string;
+  n: number;
+  oldest: number | null;
+  newest: number | null;
+}
+
+/** A channel's counters from its per-status counts (both adapters group by status alike). */
+export function countersOf(rows: readonly StatusCount[]): ChannelCounters {
+  const by = new Map(rows.map((r) => [r.status, r]));
+  const count = (...statuses: MessageStatus[]) => statuses.reduce((sum, s) => sum + (by.get(s)?.n ?? 0), 0);
+  const waiting = [by.get('queued')?.oldest, by.get('received')?.oldest].filter((t): t is number => t != null);
+  const newest = rows.map((r) => r.newest).filter((t): t is number => t != null);
+  return {
+    received: rows.reduce((sum, r) => sum + r.n, 0),
+    processed: count('processed', 'sent'),
+    errored: count('error', 'conflict'),
+    rejected: count('rejected'),
+    queued: count('queued', 'received'),
+    ...(waiting.length ? { oldestWaitingAt: Math.min(...waiting) } : {}),
+    ...(newest.length ? { lastMessageAt: Math.max(...newest) } : {}),
+  };
+}

@@ -1,7 +1,7 @@
 // The HL7 message store in its own SQLite file beside the resource store (DATA_DIR/hl7.sqlite). A write is
 // acknowledged once the WAL is fdatasynced (WalSync), so an AA on the wire means the raw bytes survive a crash.
-import Database from 'better-sqlite3';
-import { WalSync } from '../../../resources/store/sqlite/wal-sync';
+import type Database from 'better-sqlite3';
+import { WalSync, openWalDatabase } from '../../../resources/store/sqlite/wal-sync';
 import type {
   ChannelCounters,
   MessageChange,
@@ -12,7 +12,7 @@ import type {
   ReceiveResult,
   StoredMessage,
 } from './port';
-import { asConflict } from './port';
+import { asConflict, countersOf, type StatusCount } from './port';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (
@@ -115,15 +115,7 @@ export class SqliteMessageStore implements MessageStore {
   private closing?: Promise<void>;
 
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
-    this.wal = new WalSync(file);
-    this.sql = Object.fromEntries(
-      Object.entries(SQL).map(([name, text]) => [name, this.db.prepare(text)]),
-    ) as Statements;
+    ({ db: this.db, wal: this.wal, sql: this.sql } = openWalDatabase(file, SCHEMA, SQL));
   }
 
   async receive(message: NewMessage, dedupeSinceMs: number): Promise<ReceiveResult> {
@@ -241,20 +233,7 @@ export class SqliteMessageStore implements MessageStore {
   }
 
   async counters(channel: string): Promise<ChannelCounters> {
-    const rows = this.sql.counts.all(channel) as { status: string; n: number; oldest: number; newest: number }[];
-    const by = new Map(rows.map((r) => [r.status, r]));
-    const count = (...statuses: string[]) => statuses.reduce((sum, s) => sum + (by.get(s)?.n ?? 0), 0);
-    const waiting = [by.get('queued')?.oldest, by.get('received')?.oldest].filter((t): t is number => t != null);
-    const newest = rows.map((r) => r.newest).filter((t) => t != null);
-    return {
-      received: rows.reduce((sum, r) => sum + r.n, 0),
-      processed: count('processed', 'sent'),
-      errored: count('error', 'conflict'),
-      rejected: count('rejected'),
-      queued: count('queued', 'received'),
-      ...(waiting.length ? { oldestWaitingAt: Math.min(...waiting) } : {}),
-      ...(newest.length ? { lastMessageAt: Math.max(...newest) } : {}),
-    };
+    return countersOf(this.sql.counts.all(channel) as StatusCount[]);
   }
 
   async purge(before: number): Promise<number> {

@@ -211,7 +211,8 @@ export class OutboundRouter {
       type: built.type,
       contentHash: createHash('sha256').update(raw).digest('hex'),
       sourceKey: `${current.resourceType}/${version.id}/_history/${version.versionId}`,
-      ...(built.patient?.id ? { patientId: built.patient.id } : {}),
+      // Searchable like inbound messages: by the identifier PID-3 carries (the MRN), else our own id.
+      ...(patientKeyOf(built.patient) ? { patientId: patientKeyOf(built.patient) } : {}),
     });
     if (stored) this.queued(channel.id);
   }
@@ -230,4 +231,11 @@ function header(channel: OutboundChannel): OutboundHeader {
     charset: channel.charset,
     timezone: channel.timezone,
   };
+}
+
+/** The value messages are searched by for a patient: the MRN PID-3 carries first, else the Patient id. */
+function patientKeyOf(patient: Patient | undefined): string | undefined {
+  const mrn =
+    patient?.identifier?.find((i) => i.type?.coding?.some((c) => c.code === 'MR')) ?? patient?.identifier?.[0];
+  return mrn?.value ?? patient?.id;
 }

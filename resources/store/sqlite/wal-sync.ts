@@ -2,6 +2,7 @@
 // acknowledges only after `durable()`, an fdatasync of the WAL on libuv's thread pool, so the event loop
 // never stalls on the disk and writers waiting together share one sync.
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 
 export class WalSync {
   private readonly fd: number;
@@ -36,4 +37,23 @@ export class WalSync {
     await this.syncing;
     fs.closeSync(this.fd);
   }
+}
+
+/**
+ * Opens a small SQLite file of its own (auth records, HL7 messages) for WalSync durability: WAL mode,
+ * synchronous=NORMAL, a busy timeout for the command line writing the same file, the schema, and every
+ * statement prepared once.
+ */
+export function openWalDatabase<S extends Record<string, string>>(
+  file: string,
+  schema: string,
+  statements: S,
+): { db: Database.Database; wal: WalSync; sql: { [K in keyof S]: Database.Statement } } {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(schema);
+  const sql = Object.fromEntries(Object.entries(statements).map(([name, text]) => [name, db.prepare(text)]));
+  return { db, wal: new WalSync(file), sql: sql as { [K in keyof S]: Database.Statement } };
 }

@@ -2,8 +2,8 @@
 // commit and checkpointer stay as they are; the admin command line opens the same file while the server runs.
 // A write is acknowledged once the WAL is fdatasynced, on libuv's thread pool as the resource store does it,
 // so a token request never stalls the event loop on the disk, and writes waiting together share one sync.
-import Database from 'better-sqlite3';
-import { WalSync } from '../../../resources/store/sqlite/wal-sync';
+import type Database from 'better-sqlite3';
+import { WalSync, openWalDatabase } from '../../../resources/store/sqlite/wal-sync';
 import type { AuthRecord, AuthRecords, Consumed } from './port';
 
 const SCHEMA = `
@@ -43,16 +43,8 @@ export class SqliteAuthRecords implements AuthRecords {
   private closing?: Promise<void>;
 
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
     // COMMIT does not sync; durable() does, off the event loop, before a write is acknowledged.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
-    this.wal = new WalSync(file);
-    this.sql = Object.fromEntries(
-      Object.entries(SQL).map(([name, text]) => [name, this.db.prepare(text)]),
-    ) as Statements;
+    ({ db: this.db, wal: this.wal, sql: this.sql } = openWalDatabase(file, SCHEMA, SQL));
   }
 
   async insert<T>(kind: string, record: AuthRecord<T>): Promise<boolean> {

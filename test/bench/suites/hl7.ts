@@ -119,7 +119,7 @@ async function runHl7Suite(options: BenchOptions): Promise<SuiteReport> {
       `ORU^R01 v2.5.1: 1 OBR + ${OBX_PER_ORU} OBX NM (LOINC codes, UCUM units, ranges), ~${factoryBytes(options, patients)} ` +
         `bytes; each with its own MSH-10 and OBR-3, patients round-robin over the ${patients.length} registered by ADT^A04`,
       `connections are 1 and 4 for every MLLP phase (--connections is not used); each sends one message and waits ` +
-        `for its ACK (original mode); the default channel ACKs after the durable store and applies messages serially`,
+        `for its ACK (original mode); the default channel ACKs after the durable store and applies them in order per patient, up to 4 patients at once`,
       'end to end = messages ACKed in the phase / (first send to the moment the bridge applied the last one, from ' +
         "the message store's updatedAt); resources/s = that x " +
         `${RESOURCES_PER_ORU} (DiagnosticReport + ${OBX_PER_ORU} Observations)`,

@@ -158,3 +158,11 @@ describe('edit and resend keeps the charset', () => {
     expect(copy.raw.split('\n')[0].split('|')[17]).toBe('UNICODE UTF-8');
   });
 });
+
+test('a UTF-8 byte-order mark before MSH is not part of the message', async () => {
+  const mrn = uid('BOM');
+  const text = Buffer.from(adt(mrn, 'Zoë^Ann', { charset: 'UNICODE UTF-8' }), 'utf8');
+  const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), text]);
+  expect(parseAck(await server.send(bytes)).code).toBe('AA');
+  expect((await patientByMrn(mrn)).name?.[0]).toMatchObject({ family: 'Zoë', given: ['Ann'] });
+});

@@ -2,39 +2,15 @@
 // creates no duplicates, and an A40 merge links the two Patients both ways without deleting either.
 import type { Bundle, Condition, Coverage, Encounter, Organization, Patient, Resource } from '@medplum/fhirtypes';
 import { adtMergeToBundle, adtToBundle } from '../../../../integrations/hl7v2/mappings/adt';
-import type { MappingContext } from '../../../../integrations/hl7v2/mappings/context';
 import { V2Message } from '../../../../integrations/hl7v2/message/v2-message';
-import { FHIR_JSON, startTestApp, type TestApp } from '../../../support/app';
-import { hl7Fixture, hl7FixtureNames, testMappingContext } from '../../../support/hl7';
+import { hl7Fixture, hl7FixtureNames } from '../../../support/hl7';
+import { contextOf, useFhirServer } from './helpers';
 
 const ADT_FIXTURES = hl7FixtureNames().filter((n) => n.startsWith('adt_') && !n.includes('batch'));
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t.close();
-});
-
-const contextOf = (message: V2Message): MappingContext =>
-  testMappingContext({ sender: message.header.sendingFacility || message.header.sendingApplication });
-
-async function post(bundle: Bundle): Promise<Bundle> {
-  const res = await t.api().post('/fhir').set('Content-Type', FHIR_JSON).send(bundle);
-  if (res.status !== 200) throw new Error(`POST /fhir ${res.status}: ${JSON.stringify(res.body)}`);
-  return res.body as Bundle;
-}
-
-async function search(query: string): Promise<Bundle> {
-  const res = await t.api().get(`/fhir/${query}`);
-  expect(res.status).toBe(200);
-  return res.body as Bundle;
-}
+const { post, search, total } = useFhirServer();
 
 const resources = <T extends Resource>(bundle: Bundle): T[] => (bundle.entry ?? []).map((e) => e.resource as T);
-
-const total = async (type: string) => (await search(`${type}?_summary=count`)).total;
 
 /** The identifier a conditional PUT entry was keyed on, as its search query. */
 const queriesOf = (bundle: Bundle, type: string) =>

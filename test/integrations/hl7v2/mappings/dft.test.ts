@@ -1,10 +1,10 @@
 // DFT^P03 -> ChargeItem per FT1 charge / credit: field by field for dft_p03_01 (CPT 73630, RT~GA) and
 // dft_p03_03 (two FT1, 100&USD amounts, department, visit), credits, skipped payments, amounts and errors.
-import type { Bundle, BundleEntry, ChargeItem, Organization, Practitioner } from '@medplum/fhirtypes';
+import type { Bundle, ChargeItem, Organization, Practitioner } from '@medplum/fhirtypes';
 import { dftToBundle, PROCEDURE_MODIFIER_URL } from '../../../../integrations/hl7v2/mappings/dft';
-import { MappingError } from '../../../../integrations/hl7v2/mappings/types';
 import { V2Message } from '../../../../integrations/hl7v2/message/v2-message';
 import { hl7Fixture, hl7FixtureNames, testMappingContext } from '../../../support/hl7';
+import { entriesOf, mappingError } from './helpers';
 
 const DFT_FIXTURES = hl7FixtureNames().filter((n) => n.startsWith('dft_'));
 const CPT = 'http://www.ama-assn.org/go/cpt';
@@ -13,18 +13,7 @@ const context = testMappingContext({ sender: 'SENDING_FAC' });
 
 const mapFixture = (name: string, edit: (text: string) => string = (t) => t): Bundle =>
   dftToBundle(V2Message.parse(edit(hl7Fixture(name))), context);
-const entriesOf = (bundle: Bundle, type: string): BundleEntry[] =>
-  (bundle.entry ?? []).filter((e) => e.resource?.resourceType === type);
 const charges = (bundle: Bundle) => entriesOf(bundle, 'ChargeItem').map((e) => e.resource as ChargeItem);
-const mappingError = (run: () => unknown): MappingError => {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MappingError);
-    return error as MappingError;
-  }
-  throw new Error('expected a MappingError');
-};
 /** dft_p03_01's FT1 with field n (1-based) replaced. */
 const withFt1Field = (n: number, value: string) => (text: string) =>
   text.replace(/\rFT1\|[^\r]*/, (ft1) => {

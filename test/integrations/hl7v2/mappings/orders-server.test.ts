@@ -3,7 +3,6 @@
 // ServiceRequest and an S15 cancels the same Appointment.
 import type { Appointment, Bundle, ChargeItem, Identifier, ServiceRequest } from '@medplum/fhirtypes';
 import { tokenOf } from '../../../../integrations/hl7v2/mappings/bundle';
-import type { MappingContext } from '../../../../integrations/hl7v2/mappings/context';
 import { identifier } from '../../../../integrations/hl7v2/mappings/datatypes';
 import { dftToBundle } from '../../../../integrations/hl7v2/mappings/dft';
 import { ormToBundle } from '../../../../integrations/hl7v2/mappings/orm';
@@ -11,8 +10,9 @@ import { patientKey } from '../../../../integrations/hl7v2/mappings/patient-key'
 import { siuToBundle } from '../../../../integrations/hl7v2/mappings/siu';
 import type { InboundMapping } from '../../../../integrations/hl7v2/mappings/types';
 import { V2Message } from '../../../../integrations/hl7v2/message/v2-message';
-import { FHIR_JSON, startTestApp, type TestApp } from '../../../support/app';
-import { hl7Fixture, hl7FixtureNames, testMappingContext } from '../../../support/hl7';
+import { FHIR_JSON } from '../../../support/app';
+import { hl7Fixture, hl7FixtureNames } from '../../../support/hl7';
+import { contextOf, useFhirServer } from './helpers';
 
 const MAPPINGS: Record<string, InboundMapping> = {
   ORM: ormToBundle,
@@ -32,32 +32,11 @@ const TYPES = [
   'Organization',
 ];
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await startTestApp();
-});
-afterAll(async () => {
-  await t.close();
-});
-
-const contextOf = (message: V2Message): MappingContext =>
-  testMappingContext({ sender: message.header.sendingFacility || message.header.sendingApplication });
+const fhir = useFhirServer();
+const { post, search, total } = fhir;
 
 const mapped = (message: V2Message): Bundle => MAPPINGS[message.header.code](message, contextOf(message));
 
-async function post(bundle: Bundle): Promise<Bundle> {
-  const res = await t.api().post('/fhir').set('Content-Type', FHIR_JSON).send(bundle);
-  if (res.status !== 200) throw new Error(`POST /fhir ${res.status}: ${JSON.stringify(res.body)}`);
-  return res.body as Bundle;
-}
-
-async function search(query: string): Promise<Bundle> {
-  const res = await t.api().get(`/fhir/${query}`);
-  expect(res.status).toBe(200);
-  return res.body as Bundle;
-}
-
-const total = async (type: string) => (await search(`${type}?_summary=count`)).total;
 const counts = async () => Object.fromEntries(await Promise.all(TYPES.map(async (type) => [type, await total(type)])));
 
 /** Creates a resource with this identifier unless one exists (several samples share a patient). */
@@ -65,7 +44,7 @@ async function ensure(resource: Record<string, unknown>, id: Identifier): Promis
   const type = resource.resourceType as string;
   const found = await search(`${type}?identifier=${encodeURIComponent(tokenOf(id))}`);
   if (found.entry?.[0]?.resource?.id) return found.entry[0].resource.id;
-  const res = await t.api().post(`/fhir/${type}`).set('Content-Type', FHIR_JSON).send(resource);
+  const res = await fhir.app.api().post(`/fhir/${type}`).set('Content-Type', FHIR_JSON).send(resource);
   expect(res.status).toBe(201);
   return res.body.id as string;
 }
@@ -162,7 +141,7 @@ describe('events on an existing order or appointment', () => {
   test('a DFT whose patient is not registered fails as a whole (412), writing nothing', async () => {
     const message = V2Message.parse(hl7Fixture('dft_p03_01.hl7').replace('|10476^^^MR&', '|99999^^^MR&'));
     const before = await total('ChargeItem');
-    const res = await t.api().post('/fhir').set('Content-Type', FHIR_JSON).send(mapped(message));
+    const res = await fhir.app.api().post('/fhir').set('Content-Type', FHIR_JSON).send(mapped(message));
     expect(res.status).toBe(412);
     expect(await total('ChargeItem')).toBe(before);
   });

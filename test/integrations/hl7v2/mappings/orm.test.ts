@@ -10,9 +10,9 @@ import type {
   Task,
 } from '@medplum/fhirtypes';
 import { ormToBundle } from '../../../../integrations/hl7v2/mappings/orm';
-import { MappingError } from '../../../../integrations/hl7v2/mappings/types';
 import { V2Message } from '../../../../integrations/hl7v2/message/v2-message';
 import { hl7Fixture, hl7FixtureNames, testMappingContext } from '../../../support/hl7';
+import { entriesOf, mappingError } from './helpers';
 
 const ORDER_FIXTURES = hl7FixtureNames().filter((n) => /^(orm|oml)_/.test(n));
 const context = testMappingContext({ sender: 'SomeSystem', channel: 'lab', messageId: 'm-9' });
@@ -20,23 +20,12 @@ const V2_0203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 
 const mapText = (text: string): Bundle => ormToBundle(V2Message.parse(text), context);
 const mapFixture = (name: string, edit: (text: string) => string = (t) => t) => mapText(edit(hl7Fixture(name)));
-const entriesOf = (bundle: Bundle, type: string): BundleEntry[] =>
-  (bundle.entry ?? []).filter((e) => e.resource?.resourceType === type);
 const only = <T>(bundle: Bundle, type: string): { entry: BundleEntry; resource: T } => {
   const found = entriesOf(bundle, type);
   expect(found).toHaveLength(1);
   return { entry: found[0], resource: found[0].resource as T };
 };
 const request = (bundle: Bundle) => only<ServiceRequest>(bundle, 'ServiceRequest').resource;
-const mappingError = (run: () => unknown): MappingError => {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MappingError);
-    return error as MappingError;
-  }
-  throw new Error('expected a MappingError');
-};
 
 describe('orm_o01_01 (v2.3 lab order, NW)', () => {
   const bundle = mapFixture('orm_o01_01.hl7');

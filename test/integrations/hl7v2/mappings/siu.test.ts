@@ -1,10 +1,10 @@
 // SIU^S12..S26 -> Appointment: field by field for siu_s12_01, statuses by SCH-25 and by event, the start/end
 // fallbacks (TQ1, SCH-11, resource segments), durations, participants and errors.
-import type { Appointment, Bundle, BundleEntry, Location, Practitioner } from '@medplum/fhirtypes';
+import type { Appointment, Bundle, Location, Practitioner } from '@medplum/fhirtypes';
 import { addMinutes, siuToBundle } from '../../../../integrations/hl7v2/mappings/siu';
-import { MappingError } from '../../../../integrations/hl7v2/mappings/types';
 import { V2Message } from '../../../../integrations/hl7v2/message/v2-message';
 import { hl7Fixture, hl7FixtureNames, testMappingContext } from '../../../support/hl7';
+import { entriesOf, mappingError } from './helpers';
 
 const SIU_FIXTURES = hl7FixtureNames().filter((n) => n.startsWith('siu_'));
 const context = testMappingContext({ sender: 'GHHSFacility' });
@@ -12,8 +12,6 @@ const V2_0203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 
 const mapFixture = (name: string, edit: (text: string) => string = (t) => t): Bundle =>
   siuToBundle(V2Message.parse(edit(hl7Fixture(name))), context);
-const entriesOf = (bundle: Bundle, type: string): BundleEntry[] =>
-  (bundle.entry ?? []).filter((e) => e.resource?.resourceType === type);
 const appointmentOf = (bundle: Bundle): Appointment => {
   const found = entriesOf(bundle, 'Appointment');
   expect(found).toHaveLength(1);
@@ -23,15 +21,6 @@ const appointmentOf = (bundle: Bundle): Appointment => {
 const editLines = (edit: (lines: string[]) => string[]) => (text: string) =>
   `${edit(text.split('\r').filter(Boolean)).join('\r')}\r`;
 const withEvent = (event: string) => (text: string) => text.replace('|SIU^S12^SIU_S12|', `|SIU^${event}^SIU_${event}|`);
-const mappingError = (run: () => unknown): MappingError => {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MappingError);
-    return error as MappingError;
-  }
-  throw new Error('expected a MappingError');
-};
 
 describe('siu_s12_01 (v2.8 S12 with TQ1, AIS, AIG, AIL, AIP)', () => {
   const bundle = mapFixture('siu_s12_01.hl7');

@@ -1,7 +1,6 @@
 // MLLP listener over real sockets on 127.0.0.1: framing on the wire, per-connection ordering, failure isolation,
 // idle and graceful close, and TLS with required client certificates (certificates generated per run by openssl).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import {
   type MllpEvent,
   type MllpListenerOptions,
 } from '../../../../integrations/hl7v2/mllp/listener';
+import { makeCertificates } from '../../../support/tls-certificates';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -308,52 +308,14 @@ describe('MllpListener over TLS', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'mllp-tls-'));
-    const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-    const ca = (name: string) =>
-      openssl(
-        'req',
-        '-x509',
-        ...ecKey,
-        '-keyout',
-        `${name}.key`,
-        '-out',
-        `${name}.crt`,
-        '-subj',
-        `/CN=${name}`,
-        '-days',
-        '1',
-        '-addext',
-        'basicConstraints=critical,CA:TRUE',
-        '-addext',
-        'keyUsage=critical,keyCertSign',
-      );
-    const leaf = (name: string, signer: string, ext: string) => {
-      writeFileSync(join(dir, `${name}.ext`), `${ext}\n`);
-      openssl('req', ...ecKey, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-      openssl(
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        `${signer}.crt`,
-        '-CAkey',
-        `${signer}.key`,
-        '-CAcreateserial',
-        '-out',
-        `${name}.crt`,
-        '-days',
-        '1',
-        '-extfile',
-        `${name}.ext`,
-      );
-    };
-    ca('test-ca');
-    ca('other-ca');
-    leaf('localhost', 'test-ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost');
-    leaf('lab-analyzer', 'test-ca', 'extendedKeyUsage=clientAuth');
-    leaf('intruder', 'other-ca', 'extendedKeyUsage=clientAuth');
+    makeCertificates(dir, {
+      cas: ['test-ca', 'other-ca'],
+      leaves: [
+        { name: 'localhost', signer: 'test-ca', ext: 'subjectAltName=IP:127.0.0.1,DNS:localhost' },
+        { name: 'lab-analyzer', signer: 'test-ca', ext: 'extendedKeyUsage=clientAuth' },
+        { name: 'intruder', signer: 'other-ca', ext: 'extendedKeyUsage=clientAuth' },
+      ],
+    });
     const read = (file: string) => readFileSync(join(dir, file), 'utf8');
     pem = {
       ca: read('test-ca.crt'),

@@ -2,7 +2,7 @@
 // FHIR writes, the outbound message list, and polling with a deadline.
 import fs from 'node:fs';
 import type { Patient, Practitioner, Resource, ServiceRequest } from '@medplum/fhirtypes';
-import { eventually, type FakeHl7System } from '../../../support/fake-hl7-system';
+import { eventually, FakeHl7System } from '../../../support/fake-hl7-system';
 import { startHl7Server, type Hl7TestServer } from '../../../support/hl7-server';
 
 export const V2_0203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
@@ -154,4 +154,41 @@ export async function sentinel(
   const request = await create(server, labOrder(parties, { note: [{ text: 'sentinel' }] }));
   await lab.waitFor(count + 1);
   return request;
+}
+
+/** What a test file of one server and, per test, a fresh fake lab behind its own outbound channel works with. */
+export interface LabChannels {
+  server: Hl7TestServer;
+  lab: FakeHl7System;
+  channel: string;
+  parties: { patient: Patient; practitioner: Practitioner };
+  /** Starts a fake lab and saves an outbound channel (`<prefix>-<n>`) to it with these settings. */
+  labChannel(settings?: Record<string, unknown>): Promise<void>;
+}
+
+/**
+ * Registers the hooks: the server and the order parties once for the file, the test's channel removed and its lab
+ * closed after each test. The fields are set by the hooks and by labChannel.
+ */
+export function useLabChannels(prefix: string): LabChannels {
+  let channels = 0;
+  const h = {
+    async labChannel(settings: Record<string, unknown> = {}): Promise<void> {
+      h.lab = await FakeHl7System.start();
+      h.channel = `${prefix}-${++channels}`;
+      await saveChannel(h.server, h.channel, channelSettings(h.lab.port, settings));
+    },
+  } as LabChannels;
+
+  beforeAll(async () => {
+    h.server = await startHl7Server();
+    h.parties = await orderParties(h.server);
+  });
+  afterAll(() => closeServer(h.server));
+
+  afterEach(async () => {
+    await removeChannel(h.server, h.channel);
+    await h.lab.close();
+  });
+  return h;
 }

@@ -6,17 +6,15 @@
 // Observation exists twice.
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { MllpClient } from '../../../../integrations/hl7v2/mllp/client';
 import { encodeFrame } from '../../../../integrations/hl7v2/mllp/framer';
-import { ChildServer, findFreePort } from '../../../bench/server-process';
+import { findFreePort } from '../../../bench/server-process';
 import { tempDir } from '../../../support/app';
+import { HOST, MAIN, startMainServer } from '../../../support/child-server';
 import { hl7Fixture } from '../../../support/hl7';
 import { parseAck } from '../../../support/hl7-server';
 import { processToken } from '../../../support/process-token';
 
-const MAIN = path.resolve(__dirname, '../../../../dist/server/main.js');
-const HOST = '127.0.0.1';
 /** Senders that wait for each ACK; one more sends without reading its ACKs. */
 const SENDERS = 3;
 /** More than the senders can get through before the kill (at most KILL_AFTER_ACKS + SENDERS). */
@@ -45,23 +43,6 @@ interface Stream {
   acked: Set<number>;
   /** ACKs other than AA (there should be none): code and MSA-2. */
   refused: string[];
-}
-
-function startServer(dataDir: string, port: number, mllpPort: number): Promise<ChildServer> {
-  return ChildServer.start({
-    script: MAIN,
-    host: HOST,
-    port,
-    env: {
-      PORT: String(port),
-      HOST,
-      DATA_DIR: dataDir,
-      HL7_MLLP_PORT: String(mllpPort),
-      SQLITE_SYNCHRONOUS: 'FULL',
-      LOG_LEVEL: 'warn',
-    },
-    readyPath: '/fhir/metadata',
-  });
 }
 
 const connect = (mllpPort: number) =>
@@ -155,7 +136,7 @@ test('every acknowledged HL7 message survives kill -9 and is applied exactly onc
   let mllpPort = await findFreePort(HOST);
   while (mllpPort === port) mllpPort = await findFreePort(HOST); // two probes in a row may get the same port
   origin = `http://${HOST}:${port}`;
-  let server = await startServer(dataDir, port, mllpPort);
+  let server = await startMainServer(dataDir, port, mllpPort);
   try {
     authorization = `Bearer ${await processToken(dataDir, `${origin}/fhir`)}`;
     const stream: Stream = { next: 0, attempted: new Set(), acked: new Set(), refused: [] };
@@ -174,7 +155,7 @@ test('every acknowledged HL7 message survives kill -9 and is applied exactly onc
     const unacked = [...stream.attempted].filter((i) => !stream.acked.has(i));
     expect(unacked.length).toBeGreaterThan(0); // killed mid-stream, with sends in flight
 
-    server = await startServer(dataDir, port, mllpPort);
+    server = await startMainServer(dataDir, port, mllpPort);
     // Everything stored before the kill is applied by the restarted bridge on its own, before any resend.
     const afterRestart = await drained('after the restart');
     // More than the acknowledged ones: the lossy sender's, stored but unacknowledged, must be deduplicated below.

@@ -1,7 +1,6 @@
 // MLLP over TLS in the real server: HL7_MLLP_TLS_CERT / _KEY / _CA (PEM files made here by openssl). With a CA
 // the listener requires a client certificate signed by it: such a client gets its AA and the message reaches
 // the FHIR store; a client without a certificate, one signed by another CA, or plain TCP gets no ACK at all.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,64 +8,23 @@ import { MllpClient, MllpClosedError } from '../../../../integrations/hl7v2/mllp
 import { ConfigError, loadConfig } from '../../../../server/config';
 import { hl7Fixture } from '../../../support/hl7';
 import { parseAck, startHl7Server, type Hl7TestServer } from '../../../support/hl7-server';
+import { makeCertificates } from '../../../support/tls-certificates';
 
 let dir: string;
 let server: Hl7TestServer;
 const file = (name: string) => path.join(dir, name);
 const read = (name: string) => fs.readFileSync(file(name), 'utf8');
 
-function makeCertificates(): void {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const ca = (name: string) =>
-    openssl(
-      'req',
-      '-x509',
-      ...ecKey,
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.crt`,
-      '-subj',
-      `/CN=${name}`,
-      '-days',
-      '1',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign',
-    );
-  const leaf = (name: string, signer: string, ext: string) => {
-    fs.writeFileSync(file(`${name}.ext`), `${ext}\n`);
-    openssl('req', ...ecKey, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      `${signer}.crt`,
-      '-CAkey',
-      `${signer}.key`,
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '1',
-      '-extfile',
-      `${name}.ext`,
-    );
-  };
-  ca('hl7-ca');
-  ca('other-ca');
-  leaf('server', 'hl7-ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost');
-  leaf('analyser', 'hl7-ca', 'extendedKeyUsage=clientAuth');
-  leaf('intruder', 'other-ca', 'extendedKeyUsage=clientAuth');
-}
-
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hl7-tls-'));
-  makeCertificates();
+  makeCertificates(dir, {
+    cas: ['hl7-ca', 'other-ca'],
+    leaves: [
+      { name: 'server', signer: 'hl7-ca', ext: 'subjectAltName=IP:127.0.0.1,DNS:localhost' },
+      { name: 'analyser', signer: 'hl7-ca', ext: 'extendedKeyUsage=clientAuth' },
+      { name: 'intruder', signer: 'other-ca', ext: 'extendedKeyUsage=clientAuth' },
+    ],
+  });
   server = await startHl7Server({
     HL7_MLLP_TLS_CERT: file('server.crt'),
     HL7_MLLP_TLS_KEY: file('server.key'),

@@ -1,0 +1,27 @@
+// The compiled server (dist/server/main.js) as a child process on a DATA_DIR, for tests that kill and restart it.
+import path from 'node:path';
+import { ChildServer } from '../bench/server-process';
+
+export const MAIN = path.resolve(__dirname, '../../dist/server/main.js');
+export const HOST = '127.0.0.1';
+
+/**
+ * Starts the compiled server on HOST:port with this DATA_DIR, SQLite writes synced (SQLITE_SYNCHRONOUS=FULL) and
+ * warnings-only logs; resolves once /fhir/metadata answers. The MLLP listener takes mllpPort (0: any free port).
+ */
+export function startMainServer(dataDir: string, port: number, mllpPort = 0): Promise<ChildServer> {
+  return ChildServer.start({
+    script: MAIN,
+    host: HOST,
+    port,
+    env: {
+      PORT: String(port),
+      HOST,
+      DATA_DIR: dataDir,
+      HL7_MLLP_PORT: String(mllpPort),
+      SQLITE_SYNCHRONOUS: 'FULL',
+      LOG_LEVEL: 'warn',
+    },
+    readyPath: '/fhir/metadata',
+  });
+}
