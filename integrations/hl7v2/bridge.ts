@@ -166,12 +166,11 @@ export class Hl7Bridge {
   /** Alerts on queue age and silence; purges messages past every channel's retention. */
   private async housekeeping(): Promise<void> {
     try {
-      for (const channel of this.channels.list().length ? this.channels.list() : this.channels.inbound()) {
+      const channels = [...this.channels.inbound(), ...this.channels.outbound()];
+      for (const channel of channels) {
         this.alerts.check(channel.id, channel.direction, await this.store.counters(channel.id));
       }
-      const retention = Math.max(
-        ...[...this.channels.inbound(), ...this.channels.outbound()].map((c) => c.retentionDays),
-      );
+      const retention = Math.max(...channels.map((c) => c.retentionDays));
       await this.store.purge(Date.now() - retention * DAY_MS);
     } catch (error) {
       this.logger.error('hl7 housekeeping failed', { error: (error as Error).name });

@@ -26,8 +26,11 @@ test('SIGTERM lets the in-flight transaction finish, then exits 0 with the data 
   const env = { PORT: String(port), HOST, DATA_DIR: dataDir, LOG_LEVEL: 'info', HL7_MLLP_PORT: '0' };
   let server = await ChildServer.start({ script: MAIN, host: HOST, port, env, readyPath: '/fhir/metadata' });
   const base = `http://${HOST}:${port}/fhir`;
-  // An empty store: the one command that creates the first administrator is printed.
-  expect(server.recentOutput()).toContain('npx hms user add --username admin --role admin --password-stdin');
+  // An empty store: the one command that creates the first administrator is printed (the child's stderr may
+  // reach us a moment after it answers HTTP).
+  const hint = 'npx hms user add --username admin --role admin --password-stdin';
+  for (let i = 0; i < 100 && !server.recentOutput().includes(hint); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(server.recentOutput()).toContain(hint);
   const authorization = `Bearer ${await processToken(dataDir, base)}`;
   // Idle keep-alive connections stay open past a load balancer's 60 s, so a reused one is not reset under it.
   expect((await fetch(`${base}/metadata`)).headers.get('keep-alive')).toBe('timeout=65');
