@@ -1,7 +1,7 @@
 // Lab results over the socket: the patient registered by ADT, a preliminary then a final ORU updating the
 // same Observations; a result for an unknown patient stored as an orphan (logical reference + worklist Task)
 // and linked once the patient exists and the message is reprocessed; our own placer number links the order.
-import type { DiagnosticReport, Observation, Patient, ServiceRequest, Task } from '@medplum/fhirtypes';
+import type { AuditEvent, DiagnosticReport, Observation, Patient, ServiceRequest, Task } from '@medplum/fhirtypes';
 import { hl7FixtureBytes } from '../../../support/hl7';
 import { hl7, msh, oru, parseAck, startInbound, uid, type InboundServer } from './support';
 
@@ -166,4 +166,23 @@ test('our own placer number (<ServiceRequest id>^HMS in OBR-2) links basedOn to 
   const [observation] = await server.search<Observation>(`Observation?based-on=ServiceRequest/${order.body.id}`);
   expect(observation.valueQuantity?.value).toBe(5.4);
   expect(await server.search<Task>(`Task?identifier=urn:hms:hl7:orphan|${messageId}`)).toEqual([]);
+});
+
+test('an applied message is one AuditEvent naming the channel, the message and every version it wrote', async () => {
+  const mrn = uid('MRN');
+  const patient = await server.call('POST', 'Patient', {
+    resourceType: 'Patient',
+    identifier: [{ system: 'urn:hms:v2:HOSP', value: mrn }],
+  });
+  const filler = uid('F');
+  const messageId = await sendAndApply(oru(mrn, filler));
+  const [report] = await server.search<DiagnosticReport>(`DiagnosticReport?identifier=urn:hms:v2:LIS|${filler}`);
+  const events = await server.search<AuditEvent>('AuditEvent?subtype=transaction&_count=200');
+  const event = events.find((e) => e.outcomeDesc === `hl7 message ${messageId} (ORU^R01)`);
+  expect(event?.outcome).toBe('0');
+  expect(JSON.stringify(event?.agent)).toContain('hl7/');
+  const entities = (event?.entity ?? []).map((e) => e.what?.reference ?? '');
+  expect(entities).toContain(`DiagnosticReport/${report.id}/_history/1`);
+  expect(entities.filter((e) => e.startsWith('Observation/')).length).toBe(1);
+  expect(entities).toContain(`Patient/${patient.body.id}`);
 });
