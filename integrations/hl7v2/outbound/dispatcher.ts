@@ -12,16 +12,11 @@ export type DispatcherState = 'idle' | 'sending' | 'waiting' | 'held' | 'stopped
 const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
 export interface DispatcherHooks {
-  delivered?(channel: string, message: StoredMessage): void;
   failed?(channel: string, message: StoredMessage): void;
 }
 
 export class Dispatcher {
   state: DispatcherState = 'idle';
-  /** When the connection last failed, for status; no address or content. */
-  lastTransportError?: string;
-  /** The message store's last failure (the loop backs off and carries on); the error's class only. */
-  lastStoreError?: string;
   private client?: MllpClient;
   private wake?: () => void;
   private timer?: NodeJS.Timeout;
@@ -77,10 +72,9 @@ export class Dispatcher {
         this.state = 'sending';
         await this.attempt(next);
         this.storeFailures = 0;
-      } catch (error) {
+      } catch {
         // The message store failed (the MLLP side never throws here): back off and look again, rather than
         // end the loop (and with it every later delivery) on an unhandled rejection.
-        this.lastStoreError = (error as Error).name;
         this.storeFailures++;
         const { retryBaseMs, retryMaxMs } = this.channel;
         await this.sleep(Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(this.storeFailures - 1, 20)), true);
@@ -127,7 +121,6 @@ export class Dispatcher {
       // Cut off by stop(): not the receiver's failure, so no attempt is counted; it is sent again after the
       // restart, with the same MSH-10.
       if (this.stopped) return;
-      this.lastTransportError = (error as Error).name;
       await this.retryLater(message, attempts, (error as Error).message);
       return;
     }
@@ -139,12 +132,11 @@ export class Dispatcher {
       return;
     }
     if (code === 'AA' || code === 'CA') {
-      const sent = await this.store.update(
+      await this.store.update(
         message.id,
         { status: 'sent', ack, attempts, nextAttemptAt: null, error: null },
         { at: Date.now(), status: 'sent', actor: 'sender', detail: code },
       );
-      this.hooks.delivered?.(this.channel.id, sent);
       return;
     }
     const text = `The receiver answered ${code || 'without MSA-1'}${errText(ack)}`;
