@@ -1,5 +1,6 @@
 // The HL7 v2 bridge in the server process: the MLLP listener and its inbound processing, the outbound
 // queues fed by committed FHIR changes, alerts, and what the admin API and `hms hl7` show and do.
+import { createHash } from 'node:crypto';
 import type { RepositoryServices } from '../../resources/repository';
 import type { StoredVersion } from '../../resources/store/port';
 import { Alerts, type AlertSettings } from './alerts';
@@ -9,7 +10,8 @@ import { InboundProcessor } from './inbound/processor';
 import type { ReceiverDeps } from './inbound/receiver';
 import { MllpListener, type MllpListenerOptions } from './mllp/listener';
 import { openMessageStore } from './message-store/index';
-import type { MessageStore } from './message-store/port';
+import type { MessageStore, StoredMessage } from './message-store/port';
+import { encodeText } from './message/charset';
 import { Dispatcher } from './outbound/dispatcher';
 import { OutboundFeed } from './outbound/feed';
 import { OutboundRouter } from './outbound/router';
@@ -33,6 +35,47 @@ export interface BridgeLogger {
 }
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Queues an enhanced-mode application ACK on the outbound channel named for it, in that channel's charset,
+ * once per original message. A channel that is missing or does not carry them is noted in the original's history.
+ */
+async function queueApplicationAck(
+  store: MessageStore,
+  channels: ChannelSet,
+  channelId: string,
+  ack: string,
+  original: StoredMessage,
+): Promise<boolean> {
+  const channel = channels.outbound().find((c) => c.id === channelId && c.events.includes('application-ack'));
+  if (!channel) {
+    await store.note(original.id, {
+      at: Date.now(),
+      status: original.status,
+      actor: 'mllp',
+      detail: `Application ACK not sent: no outbound channel ${channelId} with the application-ack event`,
+    });
+    return false;
+  }
+  const raw = encodeText(ack, channel.charset);
+  const msh = (ack.split('\r')[0] ?? '').split('|');
+  const queued = await store.enqueue({
+    channel: channel.id,
+    direction: 'out',
+    receivedAt: Date.now(),
+    status: 'queued',
+    raw,
+    sendingApplication: msh[2] ?? '',
+    sendingFacility: msh[3] ?? '',
+    controlId: msh[9] ?? '',
+    type: 'ACK',
+    contentHash: createHash('sha256').update(raw).digest('hex'),
+    sourceKey: `application-ack/${original.id}`,
+    derivedFrom: original.id,
+    ...(original.patientId ? { patientId: original.patientId } : {}),
+  });
+  return queued !== undefined;
+}
 
 export class Hl7Bridge {
   readonly errors: ErrorQueue;
@@ -63,6 +106,7 @@ export class Hl7Bridge {
         },
         failed: (channel, error) => logger.error('hl7 processing failed', { channel, error: (error as Error).name }),
       });
+      const bridge: { current?: Hl7Bridge } = {};
       const deps: ReceiverDeps = {
         store,
         processor,
@@ -71,13 +115,15 @@ export class Hl7Bridge {
           if (status === 'conflict') alerts.errored(channel, 'conflict');
           if (status === 'store-failed') alerts.errored(channel);
         },
+        sendApplicationAck: async (channel, ack, original) => {
+          if (await queueApplicationAck(store, channels, channel, ack, original)) bridge.current?.poke(channel);
+        },
       };
-      const bridge: { current?: Hl7Bridge } = {};
       const router = new OutboundRouter(
         store,
         services,
         () => channels.outbound(),
-        (channel) => bridge.current?.dispatchers.get(channel)?.poke(),
+        (channel) => bridge.current?.poke(channel),
         (channel, error) => logger.error('hl7 outbound build failed', { channel, error: (error as Error).message }),
       );
       const feed = new OutboundFeed(store, services, router, (error) =>
@@ -116,6 +162,11 @@ export class Hl7Bridge {
       .outbound()
       .map((c) => channelStatus(this.store, c, this.dispatchers.get(c.id)?.state ?? 'stopped'));
     return Promise.all([...inbound, ...outbound]);
+  }
+
+  /** Something was queued on an outbound channel: its dispatcher looks at the queue now. */
+  poke(channel: string): void {
+    this.dispatchers.get(channel)?.poke();
   }
 
   /** Starts, reconfigures or stops dispatchers after a channel change. */

@@ -31,7 +31,8 @@ export interface InboundChannel {
   applicationAckChannel?: string;
 }
 
-export type OutboundEvent = 'lab-order' | 'charge' | 'adt';
+/** `application-ack`: carries the enhanced-mode application ACKs of an inbound channel naming this one. */
+export type OutboundEvent = 'lab-order' | 'charge' | 'adt' | 'application-ack';
 
 export interface OutboundChannel {
   id: string;
@@ -159,7 +160,7 @@ function checkOutbound(c: OutboundChannel, where: string): void {
   if (!Array.isArray(c.orderCategories) || !c.orderCategories.every((v) => typeof v === 'string')) {
     throw new ChannelError(`${where}: orderCategories must be a list of codes (empty for every ServiceRequest)`);
   }
-  stringList(c.events, `${where}: events`, /^(lab-order|charge|adt)$/);
+  stringList(c.events, `${where}: events`, /^(lab-order|charge|adt|application-ack)$/);
   oneOf(c.orderStructure, ['ORM_O01', 'OML_O21'], `${where}: orderStructure`);
   oneOf(c.version, ['2.3', '2.4', '2.5', '2.5.1'], `${where}: version`);
   oneOf(c.processingId, ['P', 'T', 'D'], `${where}: processingId`);

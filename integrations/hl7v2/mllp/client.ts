@@ -98,6 +98,15 @@ export class MllpClient extends EventEmitter<{ close: [] }> {
     });
   }
 
+  /** Writes a frame that gets no reply (an application ACK); resolves once the socket has taken it. */
+  post(payload: Buffer): Promise<void> {
+    if (this.pending) throw new Error('MllpClient.post called while a send is outstanding');
+    if (this.isClosed) return Promise.reject(new MllpClosedError(this.lastError));
+    return new Promise((resolve, reject) => {
+      this.socket.write(encodeFrame(payload), (error) => (error ? reject(new MllpClosedError(error)) : resolve()));
+    });
+  }
+
   close(): void {
     this.socket.destroy();
   }

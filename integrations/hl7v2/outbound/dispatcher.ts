@@ -3,6 +3,7 @@
 // AE/AR (and a message failing maxAttempts times) go to the error queue; the rest of the queue moves on
 // unless the channel keeps strict order, where the failed message holds the queue until a person resends or
 // discards it. A shutdown cutting a send short counts no attempt; a message-store failure is retried.
+// An application ACK (enhanced mode, MSH-16) is itself never acknowledged: it is sent once written.
 import type { OutboundChannel } from '../channels';
 import { MllpClient } from '../mllp/client';
 import type { MessageStore, StoredMessage } from '../message-store/port';
@@ -109,19 +110,30 @@ export class Dispatcher {
 
   private async attempt(message: StoredMessage): Promise<void> {
     const attempts = message.attempts + 1;
-    let reply: Buffer;
+    let reply: Buffer | undefined;
     try {
       const client = await this.connect();
-      reply = await client.send(message.raw, {
-        timeoutMs: this.channel.ackTimeoutMs,
-        accept: (frame) => ackControlId(frame) === message.controlId,
-      });
+      if (isAck(message)) await client.post(message.raw);
+      else {
+        reply = await client.send(message.raw, {
+          timeoutMs: this.channel.ackTimeoutMs,
+          accept: (frame) => ackControlId(frame) === message.controlId,
+        });
+      }
     } catch (error) {
       this.disconnect();
       // Cut off by stop(): not the receiver's failure, so no attempt is counted; it is sent again after the
       // restart, with the same MSH-10.
       if (this.stopped) return;
       await this.retryLater(message, attempts, (error as Error).message);
+      return;
+    }
+    if (!reply) {
+      await this.store.update(
+        message.id,
+        { status: 'sent', attempts, nextAttemptAt: null, error: null },
+        { at: Date.now(), status: 'sent', actor: 'sender', detail: 'Acknowledgment sent; it gets no reply' },
+      );
       return;
     }
     const ack = reply.toString('utf8');
@@ -202,6 +214,8 @@ export class Dispatcher {
     });
   }
 }
+
+const isAck = (message: StoredMessage) => message.type === 'ACK' || message.type.startsWith('ACK^');
 
 /** MSA-2 of an ACK frame: the control id it answers. */
 function ackControlId(frame: Buffer): string | undefined {
