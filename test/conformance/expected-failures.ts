@@ -1,4 +1,4 @@
-// TestScripts from ../shared/conformance/mock-health that are known to fail today, one reason each.
+// TestScripts from test/fixtures/mock-health that are known to fail today, one reason each.
 // A fhir-r4-base MUST failure not listed here fails the test, and so does a listed script that passes (the
 // list only shrinks); other unexpected failures are reported.
 

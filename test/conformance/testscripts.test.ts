@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestApp, type TestApp } from '../support/app';
-import { sharedPath } from '../support/shared';
+import { fixturePath } from '../support/fixtures';
 import { runScripts, type ScriptResult } from '../support/testscript';
 import { EXPECTED_FAILURES } from './expected-failures';
 
@@ -40,11 +40,7 @@ function table(results: ScriptResult[]): string {
 }
 
 test('mock.health TestScripts: every result is as expected', async () => {
-  const results = await runScripts(
-    base,
-    sharedPath('conformance', 'mock-health', 'testscripts'),
-    `Bearer ${app.token}`,
-  );
+  const results = await runScripts(base, fixturePath('mock-health', 'testscripts'), `Bearer ${app.token}`);
   console.log(table(results));
   expect(results.length).toBe(37);
   const unexpected = results

@@ -1,4 +1,4 @@
-// A minimal FHIR TestScript runner for the mock.health conformance scripts (../shared/conformance/mock-health):
+// A minimal FHIR TestScript runner for the mock.health conformance scripts (test/fixtures/mock-health):
 // GET operations with the upstream URL and header rules, and the assert operators those scripts use.
 // Unknown operations, assert kinds or operators are errors, so a new script cannot pass silently.
 import fs from 'node:fs';

@@ -3,9 +3,9 @@
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import { sharedPath } from '../../support/shared';
+import { fixturePath } from '../../support/fixtures';
 
-const EXAMPLES_DIR = ['conformance', 'fhir-test-cases', 'json', 'r4'];
+const EXAMPLES_DIR = ['fhir-test-cases', 'json', 'r4'];
 const SYNTHEA_FILES = [
   '0-hospitalInformation1625911868739.json.gz',
   '0-practitionerInformation1625911868739.json.gz',
@@ -14,18 +14,18 @@ const SYNTHEA_FILES = [
 
 /** One of HL7's R4 example resources, e.g. `observation-example`. */
 export function example<T extends Resource = Resource>(name: string): T {
-  return JSON.parse(fs.readFileSync(sharedPath(...EXAMPLES_DIR, `${name}.json`), 'utf8')) as T;
+  return JSON.parse(fs.readFileSync(fixturePath(...EXAMPLES_DIR, `${name}.json`), 'utf8')) as T;
 }
 
 function examples(): Resource[] {
   return fs
-    .readdirSync(sharedPath(...EXAMPLES_DIR))
+    .readdirSync(fixturePath(...EXAMPLES_DIR))
     .filter((name) => name.endsWith('.json'))
     .map((name) => example(name.replace(/\.json$/, '')));
 }
 
 function syntheaResources(file: string): Resource[] {
-  const bundle = JSON.parse(zlib.gunzipSync(fs.readFileSync(sharedPath('fixtures', 'synthea', file))).toString());
+  const bundle = JSON.parse(zlib.gunzipSync(fs.readFileSync(fixturePath('synthea', file))).toString());
   return ((bundle as Bundle).entry ?? []).flatMap((entry) => (entry.resource ? [entry.resource] : []));
 }
 

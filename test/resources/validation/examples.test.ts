@@ -3,13 +3,13 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { hasErrors, validateResource, warmUpValidation } from '../../../resources/validation';
-import { sharedPath } from '../../support/shared';
+import { fixturePath } from '../../support/fixtures';
 
 beforeAll(() => {
   warmUpValidation();
 });
 
-const testCases = sharedPath('conformance', 'fhir-test-cases', 'json', 'r4');
+const testCases = fixturePath('fhir-test-cases', 'json', 'r4');
 const readJson = (file: string): Resource => JSON.parse(fs.readFileSync(`${testCases}/${file}`, 'utf8'));
 
 /** Upstream oddities the test-case README lists; a validator must report them. */
@@ -50,7 +50,7 @@ describe('HL7 R4 test-case resources', () => {
 });
 
 describe('Synthea patients', () => {
-  const synthea = sharedPath('fixtures', 'synthea');
+  const synthea = fixturePath('synthea');
   const bundles = ['0-hospitalInformation1625911868739.json.gz', '8a4c9c04-1524-9f1c-d65b-9b17e4520fef.json.gz'];
   const read = (file: string): Bundle => JSON.parse(zlib.gunzipSync(fs.readFileSync(`${synthea}/${file}`)).toString());
 

@@ -15,7 +15,7 @@ import { validateResource as medplumValidateResource } from '@medplum/core';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
-import { sharedPath } from '../../support/shared';
+import { fixturePath } from '../../support/fixtures';
 
 const US_CORE_PATIENT = 'http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient';
 
@@ -230,7 +230,7 @@ describe('profiles are parsed once', () => {
   };
   const synthea = (): Resource[] => {
     // A patient with US Core Patient, MedicationRequest and implantable Device claims.
-    const file = sharedPath('fixtures', 'synthea', 'b6f92fa3-b989-fa1b-aad8-aafb1020a5e9.json.gz');
+    const file = fixturePath('synthea', 'b6f92fa3-b989-fa1b-aad8-aafb1020a5e9.json.gz');
     const bundle = JSON.parse(zlib.gunzipSync(fs.readFileSync(file)).toString()) as Bundle;
     return (bundle.entry ?? []).map((e) => e.resource as Resource).filter((r) => r.meta?.profile);
   };

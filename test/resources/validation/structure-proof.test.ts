@@ -11,7 +11,7 @@ import { provablyValid } from '../../../resources/validation/structure-proof';
 import { medplumIssues, validateStructure } from '../../../resources/validation/structure';
 import { generatePatientRecords } from '../../bench/generator';
 import { Random } from '../../bench/random';
-import { sharedPath } from '../../support/shared';
+import { fixturePath } from '../../support/fixtures';
 
 const EXAMPLES_DIR = path.dirname(require.resolve('hl7.fhir.r4.examples/package.json'));
 // STRUCTURE_PROOF_MUTANTS raises the number of mutants per resource for a deeper run.
@@ -48,7 +48,7 @@ function syntheaResources(): Resource[] {
 }
 
 function syntheaPatient(name: string): Resource[] {
-  const file = sharedPath('fixtures', 'synthea', name);
+  const file = fixturePath('synthea', name);
   const bundle = JSON.parse(zlib.gunzipSync(fs.readFileSync(file)).toString()) as Bundle;
   const literal = new Map(
     (bundle.entry ?? []).map((e) => [e.fullUrl, `${e.resource?.resourceType}/${e.resource?.id}`]),
