@@ -1,6 +1,5 @@
 // TestScripts from test/fixtures/mock-health that are known to fail today, one reason each.
-// A fhir-r4-base MUST failure not listed here fails the test, and so does a listed script that passes (the
-// list only shrinks); other unexpected failures are reported.
+// A failure not listed here fails the test, and so does a listed script that passes (the list only shrinks).
 
 export const EXPECTED_FAILURES: Record<string, string> = {
   'fhir-r4-base/MUST/silent-ignore.json':

@@ -95,7 +95,7 @@ describe('one issue per failure class', () => {
 
   test('bad dateTime in a choice element', () => {
     const i = singleError(observation({ effectiveDateTime: '2024-03-01 09:30' }));
-    expect(i).toMatchObject({ code: 'value', expression: ['Observation.effectiveDateTime'] });
+    expect(i).toMatchObject({ code: 'value', expression: ['Observation.effective'] });
     expect(i.diagnostics).toMatch(/^Invalid dateTime format/);
   });
 
@@ -161,7 +161,7 @@ describe('one issue per failure class', () => {
 
   test('two properties for one choice element', () => {
     const i = singleError(patient({ multipleBirthBoolean: true, multipleBirthInteger: 2 }));
-    expect(i).toMatchObject({ code: 'structure', expression: ['Patient.multipleBirthInteger'] });
+    expect(i).toMatchObject({ code: 'structure', expression: ['Patient.multipleBirth'] });
     expect(i.diagnostics).toContain('multipleBirthBoolean');
   });
 
@@ -198,7 +198,7 @@ describe('resource types', () => {
 
   test('a malformed primitive extension that makes Medplum throw is reported once', () => {
     const i = singleError(patient({ _birthDate: 5 }));
-    expect(i).toMatchObject({ code: 'structure', expression: ['Patient._birthDate'] });
+    expect(i).toMatchObject({ code: 'structure', expression: ['Patient.birthDate'] });
   });
 });
 
@@ -232,7 +232,11 @@ describe('outcomes', () => {
     expect(validationOutcome(issues)).toEqual({ resourceType: 'OperationOutcome', issue: issues });
   });
 
-  test('warm-up reports the time it took and can be repeated', () => {
-    expect(warmUpValidation(['Encounter'])).toBeGreaterThanOrEqual(0);
+  test('warm-up can be repeated, and the types it compiled validate', () => {
+    for (let i = 0; i < 2; i++) expect(Number.isFinite(warmUpValidation(['Encounter']))).toBe(true);
+    const issues = validateResource({ resourceType: 'Encounter' });
+    expect(issues.map((i) => i.expression?.[0])).toEqual(
+      expect.arrayContaining(['Encounter.status', 'Encounter.class']),
+    );
   });
 });
