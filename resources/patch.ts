@@ -1,8 +1,14 @@
-// JSON Patch (RFC 6902) applied to a resource: all operations or none, with a failing `test` or an
-// unresolvable path reported as an OperationOutcome, and the resource's type and id kept as they were.
-import { applyPatch, JsonPatchError, validate, type Operation } from 'fast-json-patch';
+// A PATCH body applied to a resource: JSON Patch (RFC 6902) or FHIRPath Patch (a Parameters resource). All
+// operations or none, with a failing `test` or an unresolvable path reported as an OperationOutcome, and the
+// resource's type and id kept as they were.
+import { applyPatch as applyOperations, JsonPatchError, validate, type Operation } from 'fast-json-patch';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, unprocessable } from './errors';
+import { applyFhirPathPatch } from './fhirpath-patch/apply';
+import { FhirPathPatch } from './fhirpath-patch/parse';
+
+/** What PATCH carries: JSON Patch operations, or a parsed FHIRPath Patch. */
+export type PatchDocument = Operation[] | FhirPathPatch;
 
 const MAX_OPERATIONS = 1000;
 
@@ -21,10 +27,18 @@ export function parseJsonPatch(body: unknown): Operation[] {
   return operations;
 }
 
-export function applyJsonPatch(resource: Resource, operations: Operation[]): Resource {
+export function applyPatch(resource: Resource, patch: PatchDocument): Resource {
+  const result = patch instanceof FhirPathPatch ? applyFhirPathPatch(resource, patch) : applyJsonPatch(resource, patch);
+  if (result?.resourceType !== resource.resourceType || result.id !== resource.id) {
+    throw unprocessable('A patch may not change the resource type or id');
+  }
+  return result;
+}
+
+function applyJsonPatch(resource: Resource, operations: Operation[]): Resource {
   let patched: unknown;
   try {
-    patched = applyPatch(resource, operations, true, false, true).newDocument;
+    patched = applyOperations(resource, operations, true, false, true).newDocument;
   } catch (error) {
     if (error instanceof JsonPatchError) {
       const message = `JSON Patch operation ${error.index ?? 0} failed: ${describe(error)}`;
@@ -33,11 +47,7 @@ export function applyJsonPatch(resource: Resource, operations: Operation[]): Res
     // fast-json-patch throws plain errors for some paths it cannot walk: still the patch's fault.
     throw badRequest(`The JSON Patch cannot be applied: ${(error as Error).message}`);
   }
-  const result = patched as Resource;
-  if (result?.resourceType !== resource.resourceType || result.id !== resource.id) {
-    throw unprocessable('A patch may not change the resource type or id');
-  }
-  return result;
+  return patched as Resource;
 }
 
 const DESCRIPTIONS: Record<string, string> = {

@@ -1,17 +1,15 @@
 // The only way to read or write resources. One repository per request carries the caller's AccessContext;
 // it checks input, validates, versions, indexes and writes through the store in one transaction.
 import type { OperationOutcome, OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
-import type { Operation } from 'fast-json-patch';
 import { isUnrestricted, type AccessContext, type Permission } from './access';
 import { requirePermission, restrictionFor } from './access-policy';
 import { AccessGuard } from './access-guard';
 import { nextTimestamp } from './clock';
 import { badRequest, forbidden, informational, invalidResource, notFound, preconditionFailed } from './errors';
 import { assertValidId, newId } from './ids';
-import { applyJsonPatch } from './patch';
+import { applyPatch, type PatchDocument } from './patch';
 import { parseSearchParams, type ParsedSearch, type SearchParamPairs } from './search/parse';
 import { checkSearchParameter, type SearchParameterRegistry } from './search/registry';
-import type { ReindexJobs } from './search/reindex';
 import type {
   HistoryQuery,
   Page,
@@ -37,13 +35,22 @@ import { AccessJournal, isAudited, patientsOf, records, versionedReference, writ
 import { extractIndexEntries } from './search/extract';
 import { isResourceType } from './definitions';
 
+/** Background $reindex jobs, as the repository and the server's lifecycle use them (search/reindex.ts). */
+export interface ReindexStarter {
+  /** Starts a job over these types (all when absent) and returns the Task reporting on it. */
+  start(repo: Repository, types?: string[]): Promise<StoredVersion>;
+  /** Marks jobs no node reports on any more as failed; how many. */
+  failAbandoned(now?: number): Promise<number>;
+  stop(): Promise<void>;
+}
+
 export interface RepositoryServices {
   store: ResourceStore;
   registry: SearchParameterRegistry;
   /** Validation and index extraction, on worker threads in the server. */
   preparer: WritePreparer;
-  /** Background $reindex jobs; absent where no job may run (the CLI). */
-  reindex?: ReindexJobs;
+  /** Background $reindex jobs (search/reindex.ts); absent where no job may run (the CLI). */
+  reindex?: ReindexStarter;
   /** The server's public base URL: reference search values on it stand for local references. */
   baseUrl?: string;
   /** Told of every version a transaction wrote, once it is durable (the HL7 bridge's outbound feed). */
@@ -217,7 +224,7 @@ export class Repository {
   async patch(
     resourceType: string,
     id: string,
-    operations: Operation[],
+    operations: PatchDocument,
     options: WriteOptions = {},
   ): Promise<WriteResult> {
     this.checkType(resourceType);
@@ -233,7 +240,7 @@ export class Repository {
   async conditionalPatch(
     resourceType: string,
     criteria: SearchParamPairs,
-    operations: Operation[],
+    operations: PatchDocument,
     options: WriteOptions = {},
   ): Promise<WriteResult> {
     this.checkType(resourceType);
@@ -418,11 +425,11 @@ export class Repository {
   private async patchInTx(
     tx: StoreTransaction,
     current: StoredVersion,
-    operations: Operation[],
+    operations: PatchDocument,
     options: WriteOptions,
   ): Promise<WriteResult> {
     checkIfMatch(current, options.ifMatch);
-    const patched = applyJsonPatch(JSON.parse(current.json as string) as Resource, operations);
+    const patched = applyPatch(JSON.parse(current.json as string) as Resource, operations);
     this.checkBody(patched, current.resourceType);
     this.guard.checkWritable(patched, 'u');
     const index = await this.prepare(patched, true);

@@ -33,6 +33,13 @@ export interface ThreadPoolOptions {
 
 export class WorkerPoolError extends Error {}
 
+export interface WorkerLoad {
+  /** Worker threads running now. */
+  workers: number;
+  /** Requests sent to a worker or waiting for one. */
+  inFlight: number;
+}
+
 export class ThreadPool {
   private nextId = 1;
   private closed = false;
@@ -60,6 +67,13 @@ export class ThreadPool {
       return Promise.reject(new WorkerPoolError(`no ${this.options.name} worker is running`));
     }
     return this.enqueue(message, (job) => this.dispatch(job));
+  }
+
+  /** Workers running and requests in flight or waiting (for /metrics and /readyz). */
+  load(): WorkerLoad {
+    let inFlight = this.backlog.length;
+    for (const thread of this.threads) inFlight += thread.pending.size;
+    return { workers: this.threads.length, inFlight };
   }
 
   sendTo(thread: PoolThread, message: object): Promise<unknown> {

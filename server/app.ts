@@ -13,40 +13,59 @@ import { authAudit } from './auth/audit';
 import { mountAuthRoutes } from './auth/routes';
 import type { AuthService } from './auth/service';
 import { createFhirEdge, internalError, logUnexpected } from './fhir/http';
+import { withBinaryEdge } from './fhir/binary';
+import { DEFAULT_BINARY_MAX_BYTES } from './binary-config';
 import { logRequest, requestIdOf } from './request-log';
 import { hl7AdminRoutes } from './hl7-admin-api';
 import type { Hl7Bridge } from '../integrations/hl7v2/bridge';
+import { HttpFront, type HttpSettings } from './http/front';
 
 export interface AppOptions {
   services: RepositoryServices;
   baseUrl: string;
+  /** TRUST_PROXY (server/proxy-config.ts): FHIR links follow the proxy's Forwarded / X-Forwarded-* headers. */
+  trustProxy?: boolean;
   maxBodyBytes: number;
+  /** Largest Binary content (BINARY_MAX_BYTES); default 50 MB. */
+  binaryMaxBytes?: number;
   logger: Logger;
   auth: AuthService;
   /** Development only (loopback): the FHIR API serves every caller with full access. */
   authDisabled?: boolean;
   /** The HL7 v2 bridge, for its admin endpoints; absent when it is off. */
   hl7?: Hl7Bridge;
+  /** TLS, rate limits and /metrics access (server/http); without them, no limits. */
+  http?: HttpSettings;
+  /** Set once a graceful stop began: /readyz answers 503. */
+  lifecycle?: { stopping: boolean };
 }
 
 /** The pieces of the authorization server both the FHIR edge and the Express app use. */
 interface AuthParts {
   bearer: BearerTokens;
   cors: CorsPolicy;
+  /** Security headers, probes, metrics and rate limits (server/http/front.ts). */
+  front?: HttpFront;
 }
 
 const FHIR_PREFIX = /^\/fhir(?=\/|\?|$)/;
 
 export function createRequestListener(options: AppOptions): RequestListener {
-  const parts: AuthParts = { bearer: new BearerTokens(options.auth), cors: new CorsPolicy(options.auth) };
-  const authenticate = options.authDisabled ? OPEN_ACCESS : bearerAuthenticator(parts.bearer);
-  const fhir = createFhirEdge({ ...options, authenticate });
+  const front = new HttpFront(options);
+  const parts: AuthParts = { bearer: new BearerTokens(options.auth), cors: new CorsPolicy(options.auth), front };
+  const authenticate = front.limitClients(options.authDisabled ? OPEN_ACCESS : bearerAuthenticator(parts.bearer));
+  const binaryMaxBytes = options.binaryMaxBytes ?? DEFAULT_BINARY_MAX_BYTES;
+  const fhir = withBinaryEdge(createFhirEdge({ ...options, authenticate }), {
+    ...options,
+    authenticate,
+    maxBytes: binaryMaxBytes,
+  });
   const app = createApp(options, parts);
   const serveFhir = (req: IncomingMessage, res: ServerResponse, rest: string) => {
     const question = rest.indexOf('?');
     fhir(req, res, question < 0 ? rest : rest.slice(0, question), question < 0 ? '' : rest.slice(question + 1));
   };
-  return (req, res) => {
+  return front.listener((req, res) => {
     const url = req.url ?? '/';
     const prefix = FHIR_PREFIX.exec(url);
     if (!prefix || url.startsWith('/fhir/.well-known/')) return app(req, res);
@@ -60,7 +79,7 @@ export function createRequestListener(options: AppOptions): RequestListener {
       (answered) => answered || serveFhir(req, res, rest),
       () => serveFhir(req, res, rest),
     );
-  };
+  });
 }
 
 export function createApp(options: AppOptions, parts: AuthParts): Express {
@@ -69,6 +88,7 @@ export function createApp(options: AppOptions, parts: AuthParts): Express {
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(requestLog(options.logger));
+  parts.front?.mount(app);
   mountAuthRoutes(app, {
     auth: options.auth,
     bearer: parts.bearer,

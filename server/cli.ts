@@ -7,12 +7,15 @@ import { FhirError } from '../resources/errors';
 import { Repository, type RepositoryServices } from '../resources/repository';
 import { resourceTypes } from '../resources/definitions';
 import { auditCommand } from './audit-command';
+import { backupCommand, restoreCommand } from './backup-command';
+import { rekeyCommand } from './rekey-command';
 import { hl7Command } from './hl7-command';
 import { loadConfig } from './config';
 import { main as serve } from './main';
 import type { CliIo } from './cli-io';
 import { clientCommand, keysCommand, tokenCommand, userCommand } from './auth/cli-commands';
 import { migrateCommand } from './migrate-command';
+import { withDataKey } from './storage-config';
 import { closeServices, openServices } from './services';
 
 const USAGE = `Usage: hms <command>
@@ -38,6 +41,12 @@ Commands:
   token --client ID [--scope "SCOPES"]
                              an access token for a registered backend client, for scripts
   keys rotate | keys list    a new signing key (the old one stays published for a day), or the JWKS
+  backup DIR                 copy hms.sqlite, auth.sqlite and hl7.sqlite into the new directory DIR while the
+                             server runs (consistent, encrypted with HMS_DATA_KEY when set)
+  restore DIR                put a backup back (server stopped; the files replaced are kept as .before-restore)
+  rekey [--new-key-file FILE | --decrypt]
+                             encrypt the data files, change their key (HMS_DATA_KEY -> the new one) or decrypt
+                             them (server stopped)
 
 Settings come from the environment (DATA_DIR, ...), as for the server.`;
 
@@ -55,7 +64,7 @@ export async function main(argv: string[], io: CliIo = STD_IO): Promise<number> 
     io.err(`${command ? `Unknown command "${command}"\n\n` : ''}${USAGE}\n`);
     return 2;
   }
-  return run(args, io);
+  return withDataKey(io, () => run(args, io));
 }
 
 const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
@@ -96,6 +105,9 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   user: userCommand,
   token: tokenCommand,
   keys: keysCommand,
+  backup: backupCommand,
+  restore: restoreCommand,
+  rekey: rekeyCommand,
 };
 
 function option(args: string[], name: string): string | undefined {

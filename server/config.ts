@@ -5,6 +5,10 @@ import path from 'node:path';
 import { DEFAULT_READ_CACHE_BYTES } from '../resources/store/sqlite/current-cache';
 import { ConfigError, byteSize, flag, integer, oneOf, type Env } from './env';
 import { loadHl7Config, type Hl7Config } from './hl7-config';
+import { loadProxyConfig, type ProxyConfig } from './proxy-config';
+import { loadBinaryConfig, type BinaryConfig } from './binary-config';
+import { loadHttpConfig, wantsTls, type HttpConfig } from './http/http-config';
+import { loadStorageConfig, type StorageConfig } from './storage-config';
 
 export { ConfigError };
 
@@ -46,6 +50,13 @@ export interface Config {
   /** Browser origins allowed to call the API besides those of registered apps. */
   corsOrigins: string[];
   hl7: Hl7Config;
+  /** TRUST_PROXY: whether FHIR links follow a reverse proxy's forwarding headers. */
+  proxy: ProxyConfig;
+  binary: BinaryConfig;
+  /** The HTTP front: TLS, rate limits, /metrics access. */
+  http: HttpConfig;
+  /** Encryption at rest of the SQLite files (HMS_DATA_KEY). */
+  storage: StorageConfig;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -55,7 +66,8 @@ export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 8080, 0, 65535);
   const host = env.HOST || '127.0.0.1';
   const publicHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-  const baseUrl = (env.BASE_URL || `http://${publicHost}:${port}/fhir`).replace(/\/+$/, '');
+  const scheme = wantsTls(env) ? 'https' : 'http';
+  const baseUrl = (env.BASE_URL || `${scheme}://${publicHost}:${port}/fhir`).replace(/\/+$/, '');
   const loopback = LOOPBACK_HOSTS.has(host);
   const hmsSecret = env.HMS_SECRET || undefined;
   if (!hmsSecret && !loopback) {
@@ -90,6 +102,10 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleMinutes: integer(env, 'SESSION_IDLE_MINUTES', 15, 1, 24 * 60),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     hl7: loadHl7Config(env, host),
+    proxy: loadProxyConfig(env),
+    binary: loadBinaryConfig(env),
+    http: loadHttpConfig(env),
+    storage: loadStorageConfig(env),
   };
 }
 

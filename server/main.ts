@@ -11,6 +11,8 @@ import type { RepositoryServices } from '../resources/repository';
 import { StoreConfigError } from '../resources/store/config-error';
 import { Hl7Bridge, type BridgeSettings } from '../integrations/hl7v2/bridge';
 import { ChannelError } from '../integrations/hl7v2/channels';
+import { createHttpServer } from './http/tls';
+import { applyStorageConfig } from './storage-config';
 
 export interface RunningServer {
   server: http.Server;
@@ -29,6 +31,7 @@ const EXIT_CONFIG_ERROR = 2;
 const EXIT_STORE_ERROR = 3;
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  applyStorageConfig(config, logger);
   const services = await openServices(config);
   let auth: AuthService;
   try {
@@ -48,16 +51,21 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   if ((await auth.users.list()).length === 0) {
     process.stderr.write(`No users yet. Create the first administrator with:\n  ${FIRST_ADMIN_COMMAND}\n`);
   }
+  const lifecycle = { stopping: false };
   const listener = createRequestListener({
     services,
     baseUrl: config.baseUrl,
+    trustProxy: config.proxy.trustProxy,
     maxBodyBytes: config.maxBodyBytes,
+    binaryMaxBytes: config.binary.maxBytes,
     logger,
     auth,
     authDisabled: config.authDisabled,
     hl7,
+    http: config.http,
+    lifecycle,
   });
-  const server = http.createServer(listener);
+  const server = createHttpServer(listener, config.http.tls);
   // Node closes an idle keep-alive connection after 5 s, racing clients and proxies that reuse it at that
   // moment (the request fails with ECONNRESET). Stay open longer than the usual 60 s of load balancers.
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
@@ -76,7 +84,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const port = (server.address() as AddressInfo).port;
   const baseUrl = config.port === 0 ? config.baseUrl.replace(/:0\//, `:${port}/`) : config.baseUrl;
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= shutdown(server, services, auth, hl7, config.shutdownTimeoutMs));
+  const stop = () => {
+    lifecycle.stopping = true;
+    return (stopping ??= shutdown(server, services, auth, hl7, config.shutdownTimeoutMs));
+  };
   logger.info('listening', { baseUrl, host: config.host, port, dataDir: config.dataDir });
   if (hl7) process.stderr.write(`HL7 v2 (MLLP) listening on ${config.hl7.host}:${hl7.port}\n`);
   return { server, services, auth, hl7, baseUrl, stop };

@@ -19,7 +19,7 @@ import {
 } from '../resources/store/migrate';
 import type { ResourceStore, StoredVersion } from '../resources/store/port';
 import { SqliteStore } from '../resources/store/sqlite/sqlite-store';
-import type { CliIo } from './cli';
+import type { CliIo } from './cli-io';
 import { loadConfig } from './config';
 import { storedSearchParameters } from './services';
 

@@ -5,7 +5,7 @@ import type { OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/
 import type { PreparedWrite, SearchParameterChange, WritePreparer } from './preparer';
 import type { WorkerMessage } from './worker';
 import { compiledWorkerScript } from '../worker-script';
-import { ThreadPool, WorkerPoolError, type PoolThread } from '../thread-pool';
+import { ThreadPool, WorkerPoolError, type PoolThread, type WorkerLoad } from '../thread-pool';
 
 export { WorkerPoolError };
 
@@ -38,6 +38,11 @@ export class WorkerPreparer implements WritePreparer {
   /** The running workers (a live list). */
   private get workers(): PoolThread[] {
     return this.pool.threads;
+  }
+
+  /** Workers running and requests in flight or waiting (for /metrics and /readyz). */
+  load(): WorkerLoad {
+    return this.pool.load();
   }
 
   prepare(resource: Resource): Promise<PreparedWrite> {

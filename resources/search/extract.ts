@@ -1,11 +1,13 @@
 // Turns a resource into the typed index entries every store keeps: each search parameter of the resource's type
 // is evaluated with its precompiled expression and its values converted by the module for its parameter type.
 import type { Resource } from '@medplum/fhirtypes';
+import { withCanonicalVersions } from './canonical-versions';
 import type { IndexEntry } from './index-entry';
 import type { SearchParameterDefinition, SearchParameterRegistry } from './registry';
 import { compositeEntries } from './types/composite';
 import { dateEntries } from './types/date';
 import { numberEntries } from './types/number';
+import { positionEntries } from './types/position';
 import { quantityEntries } from './types/quantity';
 import { referenceEntries } from './types/reference';
 import { stringEntries } from './types/string';
@@ -15,7 +17,7 @@ import { typedValues, type TypedValue } from './types/value';
 
 type Converter = (value: TypedValue, param: string, targets: readonly string[]) => IndexEntry[];
 
-/** Parameter types with index entries; `special` (Location near) and unknown types have none. */
+/** Parameter types with index entries; unknown types have none. */
 const CONVERTERS: Record<string, Converter | undefined> = {
   string: stringEntries,
   token: tokenEntries,
@@ -26,13 +28,16 @@ const CONVERTERS: Record<string, Converter | undefined> = {
   uri: uriEntries,
 };
 
+/** `special` parameters with entries, by code: Location `near` (its position's latitude and longitude). */
+const SPECIAL_CONVERTERS = new Map<string, Converter>([['near', positionEntries]]);
+
 interface Convertible {
   type: string;
   targets: readonly string[];
 }
 
 function convert(parameter: Convertible, values: TypedValue[], param: string): IndexEntry[] {
-  const converter = CONVERTERS[parameter.type];
+  const converter = parameter.type === 'special' ? SPECIAL_CONVERTERS.get(param) : CONVERTERS[parameter.type];
   if (!converter) {
     return [];
   }
@@ -106,7 +111,7 @@ export function extractIndexEntries(registry: SearchParameterRegistry, resource:
       // that parameter then indexes nothing for this resource, and the write goes on.
     }
   }
-  return entries;
+  return withCanonicalVersions(entries);
 }
 
 /** The index entries of only the named parameters (for the audit trail's patient references). */

@@ -2,7 +2,16 @@
 // prefixes, implicit ranges of dates and numbers, token and reference forms, and the `\` escapes.
 import { badRequest } from '../errors';
 import { MAX_INSTANT, MIN_INSTANT } from './index-entry';
-import type { CompositeValue, Condition, Prefix, QuantityValue, RangeValue, ReferenceValue, TokenValue } from './query';
+import type {
+  CompositeValue,
+  Condition,
+  NearValue,
+  Prefix,
+  QuantityValue,
+  RangeValue,
+  ReferenceValue,
+  TokenValue,
+} from './query';
 import { normalizeString } from './types/string';
 import { dateRange } from './types/date';
 import { numberRange } from './types/number';
@@ -25,7 +34,7 @@ type ValueParser = (code: string, modifier: string | undefined, values: string[]
 const PARSERS: Record<string, ValueParser> = {
   string: (code, modifier, values, name) => {
     if (modifier === 'exact') return { kind: 'string', param: code, match: 'exact', values: values.map(unescape) };
-    if (modifier !== undefined && modifier !== 'contains') return unsupportedModifier(modifier);
+    if (modifier !== undefined && modifier !== 'contains') return unsupportedModifier(modifier, name);
     const contains = modifier === 'contains';
     const normalized = values.map((v) => (contains ? normalizeInner(unescape(v)) : normalizeString(unescape(v))));
     if (contains && normalized.some((v) => [...v].length > CONTAINS_MAX)) {
@@ -38,28 +47,34 @@ const PARSERS: Record<string, ValueParser> = {
       return { kind: 'token-text', param: code, values: values.map((v) => normalizeString(unescape(v))) };
     if (modifier === 'of-type')
       return { kind: 'token-of-type', param: code, values: values.map((v) => ofType(v, name)) };
-    if (modifier !== undefined && modifier !== 'not') return unsupportedModifier(modifier);
+    if (modifier !== undefined && modifier !== 'not') return unsupportedModifier(modifier, name);
     return { kind: 'token', param: code, values: values.map(token), not: modifier === 'not' };
   },
   date: (code, modifier, values, name) => {
-    if (modifier !== undefined) return unsupportedModifier(modifier);
+    if (modifier !== undefined) return unsupportedModifier(modifier, name);
     return { kind: 'date', param: code, values: values.map((v) => prefixed(v, name, dateRangeOf)) };
   },
   number: (code, modifier, values, name) => {
-    if (modifier !== undefined) return unsupportedModifier(modifier);
+    if (modifier !== undefined) return unsupportedModifier(modifier, name);
     return { kind: 'number', param: code, values: values.map((v) => numberValue(v, name)) };
   },
   quantity: (code, modifier, values, name) => {
-    if (modifier !== undefined) return unsupportedModifier(modifier);
+    if (modifier !== undefined) return unsupportedModifier(modifier, name);
     return { kind: 'quantity', param: code, values: values.map((v) => quantity(v, name)) };
   },
-  reference: (code, modifier, values) => {
+  reference: (code, modifier, values, name) => {
     if (modifier === 'identifier') return { kind: 'reference-identifier', param: code, values: values.map(token) };
-    if (modifier !== undefined && !/^[A-Z][A-Za-z]+$/.test(modifier)) return unsupportedModifier(modifier);
+    if (modifier === 'below') {
+      return { kind: 'reference', param: code, values: values.map((v) => canonicalBelow(unescape(v), name)) };
+    }
+    // A type modifier (`subject:Patient`) is checked against the parameter's targets by parse.ts.
+    if (modifier !== undefined && !/^[A-Z][A-Za-z]+$/.test(modifier)) return unsupportedModifier(modifier, name);
     return { kind: 'reference', param: code, values: values.map((v) => reference(unescape(v), modifier)) };
   },
-  uri: (code, modifier, values) => {
-    if (modifier !== undefined && modifier !== 'above' && modifier !== 'below') return unsupportedModifier(modifier);
+  uri: (code, modifier, values, name) => {
+    if (modifier !== undefined && modifier !== 'above' && modifier !== 'below') {
+      return unsupportedModifier(modifier, name);
+    }
     return { kind: 'uri', param: code, match: modifier ?? 'exact', values: values.map(unescape) };
   },
 };
@@ -82,6 +97,40 @@ export function parseConditionValues(
   return parser(code, modifier, values, name);
 }
 
+/** Distance units `near` accepts (km when none is given), in km. */
+const NEAR_UNITS: ReadonlyMap<string, number> = new Map([
+  ['km', 1],
+  ['m', 0.001],
+  ['mi', 1.609344],
+  ['[mi_i]', 1.609344],
+]);
+
+/** The distance `near` searches when the value names none (R4 leaves it to the server). */
+export const DEFAULT_NEAR_KM = 10;
+
+const DECIMAL = /^[+-]?\d+(\.\d+)?$/;
+
+/** `near=[latitude]|[longitude]|[distance]|[units]` (R4 Location search), each value a point and its radius. */
+export function parseNearValues(code: string, values: string[], name: string): Condition {
+  return { kind: 'near', param: code, values: values.map((v) => nearValue(v, name)) };
+}
+
+function nearValue(value: string, name: string): NearValue {
+  const [latitude, longitude, distance, units, ...rest] = value.split('|');
+  const invalid = (why: string) =>
+    badRequest(`${name}: "${value}" is not latitude|longitude|distance|units (${why})`, name);
+  if (rest.length > 0 || longitude === undefined) throw invalid('two to four parts');
+  if (!DECIMAL.test(latitude) || Math.abs(Number(latitude)) > 90) throw invalid('latitude is -90 to 90');
+  if (!DECIMAL.test(longitude) || Math.abs(Number(longitude)) > 180) throw invalid('longitude is -180 to 180');
+  if (distance !== undefined && distance !== '' && (!DECIMAL.test(distance) || !(Number(distance) > 0))) {
+    throw invalid('the distance is a positive number');
+  }
+  const factor = NEAR_UNITS.get(units === undefined || units === '' ? 'km' : units);
+  if (factor === undefined) throw invalid('units are km, m or mi');
+  const distanceKm = distance === undefined || distance === '' ? DEFAULT_NEAR_KM : Number(distance) * factor;
+  return { latitude: Number(latitude), longitude: Number(longitude), distanceKm };
+}
+
 /**
  * Composite values: `a$b` per value, each part parsed by its component's own type into a condition on the
  * component parameter `code$i`. Modifiers do not apply to composites.
@@ -93,7 +142,7 @@ export function parseCompositeValues(
   values: string[],
   name: string,
 ): Condition | string {
-  if (modifier !== undefined) return unsupportedModifier(modifier);
+  if (modifier !== undefined) return unsupportedModifier(modifier, name);
   return { kind: 'composite', param: code, values: values.map((v) => compositeValue(code, componentTypes, v, name)) };
 }
 
@@ -121,8 +170,12 @@ function normalizeInner(value: string): string {
   return normalizeString(`a${value}a`).slice(1, -1);
 }
 
-function unsupportedModifier(modifier: string): string {
-  return `modifier :${modifier} is not supported for this parameter`;
+/**
+ * R4 search.html#modifiers: a server SHALL reject a modifier it does not support for the parameter, so this is a
+ * 400 even under `Prefer: handling=lenient` (unlike an unknown parameter, which lenient mode ignores).
+ */
+export function unsupportedModifier(modifier: string, name: string): never {
+  throw badRequest(`${name}: modifier :${modifier} is not supported for this parameter`, name);
 }
 
 function token(value: string): TokenValue {
@@ -138,11 +191,23 @@ function ofType(value: string, name: string): { typeSystem?: string; typeCode: s
   return { typeSystem: parts[0] || undefined, typeCode: parts[1], value: parts[2] };
 }
 
+const ABSOLUTE = /^[a-z][a-z0-9+.-]*:/i;
+
+/**
+ * An absolute URL keeps its `|version`: canonical references are indexed with and without theirs, so
+ * `questionnaire=http://x|2` finds version 2 only and `questionnaire=http://x` every version.
+ */
 function reference(value: string, typeModifier: string | undefined): ReferenceValue {
   const local = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[^/]+)?$/.exec(value);
   if (local) return { targetType: local[1], targetId: local[2] };
-  if (/^[a-z][a-z0-9+.-]*:/i.test(value)) return { url: value.replace(/\|.*$/, '') };
+  if (ABSOLUTE.test(value)) return { url: value };
   return { targetType: typeModifier, targetId: value };
+}
+
+/** `:below` on a canonical reference (R4 search.html#versions): the URL at that version and below it. */
+function canonicalBelow(value: string, name: string): ReferenceValue {
+  if (!ABSOLUTE.test(value)) throw badRequest(`${name}: :below takes a canonical URL, optionally with |version`, name);
+  return { url: value, below: true };
 }
 
 function quantity(value: string, name: string): QuantityValue {

@@ -5,8 +5,15 @@ import type { Condition, SearchQuery, SortRule, TotalMode } from './query';
 import { parameterUnions } from './unions';
 import type { SearchParameterRegistry } from './registry';
 import { localizeReferences } from './local-references';
-import { parseCompositeValues, parseConditionValues, splitOrValues } from './parse-values';
+import {
+  parseCompositeValues,
+  parseConditionValues,
+  parseNearValues,
+  splitOrValues,
+  unsupportedModifier,
+} from './parse-values';
 import { RESOURCE_TYPES, isResourceType } from './resource-types';
+import { MIN_INSTANT } from './index-entry';
 import { SHAPING_PARAMETERS, applyShapingParameter, emptyShaping, type ResultShaping } from './result-params';
 
 export type SearchParamPairs = [string, string][];
@@ -37,6 +44,9 @@ export const MAX_CHAIN_DEPTH = 3;
 
 /** Parameters that shape the result rather than select it; the HTTP layer or paging reads them. */
 const RESULT_PARAMETERS = new Set(['_count', '_sort', '_total', '_cursor', '_format', '_pretty']);
+
+/** `_list=[id]` is `_has:List:item:_id=[id]`: the resources that List's entries refer to (R4 search.html#list). */
+const LIST_SOURCE = { sourceType: 'List', param: 'item' } as const;
 
 export function parseSearchParams(
   registry: SearchParameterRegistry,
@@ -78,12 +88,17 @@ function applyParameter(
   value: string,
 ): string | undefined {
   const query = parsed.query;
-  if (RESULT_PARAMETERS.has(name)) {
+  const [code, modifier] = splitModifier(name);
+  if (RESULT_PARAMETERS.has(code)) {
+    if (modifier !== undefined) unsupportedModifier(modifier, name);
+    if (value === '' && code !== '_format' && code !== '_pretty') throw emptyValue(name);
     applyResultParameter(registry, parsed, name, value);
     return undefined;
   }
-  const [code] = splitModifier(name);
-  if (SHAPING_PARAMETERS.has(code)) return applyShapingParameter(registry, parsed.shaping, name, value);
+  if (SHAPING_PARAMETERS.has(code)) {
+    if (value === '') throw emptyValue(name);
+    return applyShapingParameter(registry, parsed.shaping, name, value);
+  }
   if (hops(name) > MAX_CHAIN_DEPTH) {
     throw tooCostly(`${name}: chains and _has may be at most ${MAX_CHAIN_DEPTH} levels deep`, name);
   }
@@ -106,19 +121,31 @@ function parseCondition(ctx: ParameterContext, resourceTypes: string[], name: st
   if (name.includes('.')) return parseChain(ctx, resourceTypes, name);
   const [code, modifier] = splitModifier(name);
   const values = () => orValues(ctx.value, ctx.name);
+  if ((code === '_id' || code === '_lastUpdated') && modifier === 'missing') return rowValueMissing(ctx);
   if (code === '_id') {
-    if (modifier && modifier !== 'not') return `modifier :${modifier} is not supported on _id`;
+    if (modifier && modifier !== 'not') unsupportedModifier(modifier, ctx.name);
     return { kind: 'id', ids: values().map(idOfToken), not: modifier === 'not' };
   }
+  if (code === '_list') {
+    if (modifier !== undefined) unsupportedModifier(modifier, ctx.name);
+    return { kind: 'has', ...LIST_SOURCE, condition: { kind: 'id', ids: values().map(listId(ctx.name)) } };
+  }
   if (code === '_lastUpdated') {
-    if (modifier) return `modifier :${modifier} is not supported on _lastUpdated`;
+    if (modifier) unsupportedModifier(modifier, ctx.name);
     const condition = parseConditionValues('date', '_lastUpdated', undefined, values(), ctx.name);
     if (typeof condition === 'string' || condition.kind !== 'date') return 'unsupported value';
     return { kind: 'lastUpdated', values: condition.values };
   }
   const paramType = commonParamType(ctx.registry, resourceTypes, code);
   if (!paramType) return `unknown search parameter ${code} for ${resourceTypes.join(', ') || 'this search'}`;
-  if (paramType === 'special') return `${paramType} parameters are not supported yet`;
+  if (paramType === 'special') {
+    if (code !== 'near') return `${paramType} parameters are not supported yet`;
+    if (modifier !== undefined) unsupportedModifier(modifier, ctx.name);
+    return parseNearValues(code, values(), ctx.name);
+  }
+  if (paramType === 'reference' && modifier !== undefined && /^[A-Z]/.test(modifier)) {
+    checkedTypeModifier(referenceTargets(ctx.registry, resourceTypes, code), code, modifier, ctx.name);
+  }
   if (paramType === 'composite') {
     const components = ctx.registry.get(resourceTypes[0], code)?.components;
     if (!components) return `composite parameter ${code} has components this server does not know`;
@@ -143,7 +170,7 @@ function parseChain(ctx: ParameterContext, resourceTypes: string[], name: string
   }
   const targets = referenceTargets(ctx.registry, resourceTypes, code);
   const targetTypes = typeModifier
-    ? checkedTypeModifier(targets, code, typeModifier)
+    ? checkedTypeModifier(targets, code, typeModifier, ctx.name)
     : chainTargets(ctx, targets, code, rest);
   if (typeof targetTypes === 'string') return targetTypes;
   const condition = parseCondition(ctx, targetTypes, rest);
@@ -176,8 +203,11 @@ function referenceTargets(registry: SearchParameterRegistry, resourceTypes: stri
   return targets.size > 0 ? [...targets] : [...RESOURCE_TYPES];
 }
 
-function checkedTypeModifier(targets: string[], code: string, typeModifier: string): string[] | string {
-  if (!targets.includes(typeModifier)) return `${typeModifier} is not a type that ${code} may refer to`;
+/** A `:Type` modifier names a type the reference may point at; any other is an unsupported modifier (a 400). */
+function checkedTypeModifier(targets: string[], code: string, typeModifier: string, name: string): string[] {
+  if (!targets.includes(typeModifier)) {
+    throw badRequest(`${name}: modifier :${typeModifier} is not a type that ${code} may refer to`, name);
+  }
   return [typeModifier];
 }
 
@@ -266,8 +296,39 @@ function splitModifier(name: string): [string, string | undefined] {
 function orValues(value: string, name: string): string[] {
   const values = splitOrValues(value);
   if (values.length > MAX_OR_VALUES) throw tooCostly(`${name} may have at most ${MAX_OR_VALUES} values`, name);
-  if (values.some((v) => v === '')) throw badRequest(`Search parameter ${name} has an empty value`, name);
+  if (values.some((v) => v === '')) throw emptyValue(name);
   return values;
+}
+
+/**
+ * A known parameter without a value is refused rather than dropped: a search that silently loses a criterion
+ * returns more than the client asked for. (R4 lets servers ignore empty parameters; this server chooses not to.)
+ */
+function emptyValue(name: string) {
+  return badRequest(`Search parameter ${name} has an empty value`, name);
+}
+
+/**
+ * `_id:missing` and `_lastUpdated:missing` (`:missing` applies to every parameter): every resource has both, so
+ * `false` matches all and `true` none, said as a `_lastUpdated` bound every row meets or none does.
+ */
+function rowValueMissing(ctx: ParameterContext): Condition {
+  if (ctx.value !== 'true' && ctx.value !== 'false') throw badRequest(`${ctx.name} must be true or false`, ctx.name);
+  const missing = ctx.value === 'true';
+  return { kind: 'lastUpdated', values: [{ prefix: missing ? 'lt' : 'gt', low: MIN_INSTANT, high: MIN_INSTANT }] };
+}
+
+/** A List id; `$current-allergies` and the other functional lists are not kept by this server. */
+function listId(name: string) {
+  return (value: string): string => {
+    if (!/^[A-Za-z0-9\-.]{1,64}$/.test(value)) {
+      throw badRequest(
+        `${name}: "${value}" is not a List id (functional lists such as $current-problems are not supported)`,
+        name,
+      );
+    }
+    return value;
+  };
 }
 
 /**

@@ -26,6 +26,15 @@ export interface ReferenceValue {
   targetType?: string;
   targetId?: string;
   url?: string;
+  /** With url, `:below` on a canonical: also the URL's other versions below it (see versionBelow). */
+  below?: true;
+}
+
+/** `near=lat|long|distance|units` (Location): positions within distanceKm of the point, great-circle. */
+export interface NearValue {
+  latitude: number;
+  longitude: number;
+  distanceKm: number;
 }
 
 export type Condition =
@@ -42,6 +51,8 @@ export type Condition =
   | { kind: 'reference-identifier'; param: string; values: TokenValue[] }
   | { kind: 'uri'; param: string; match: 'exact' | 'above' | 'below'; values: string[] }
   | { kind: 'missing'; param: string; paramType: string; missing: boolean }
+  /** Positions (index entries `param$0` latitude, `param$1` longitude, one group) near one of the points. */
+  | { kind: 'near'; param: string; values: NearValue[] }
   /** `param:Type.inner`: the reference `param` points at a resource of one of targetTypes matching condition. */
   | { kind: 'chain'; param: string; targetTypes: string[]; condition: Condition }
   /** `_has:sourceType:param:inner`: some sourceType resource whose reference `param` points here matches condition. */

@@ -4,7 +4,7 @@
 import type { Resource, Task } from '@medplum/fhirtypes';
 import { SYSTEM_ACCESS } from '../access';
 import { conflict } from '../errors';
-import { Repository, type RepositoryServices } from '../repository';
+import { Repository, type ReindexStarter, type RepositoryServices } from '../repository';
 import type { StoredVersion } from '../store/port';
 import { extractIndexEntries } from './extract';
 import { RESOURCE_TYPES } from './resource-types';
@@ -23,7 +23,7 @@ export const ABANDONED_AFTER_MS = 60_000;
 
 type TaskStatus = 'in-progress' | 'completed' | 'failed';
 
-export class ReindexJobs {
+export class ReindexJobs implements ReindexStarter {
   /** resource type -> id of the Task of the job reindexing it. */
   private readonly running = new Map<string, string>();
   private readonly jobs = new Set<Promise<void>>();

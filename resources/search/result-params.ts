@@ -2,6 +2,7 @@
 // search returns, not which resources match; parse.ts hands them here.
 import { badRequest } from '../errors';
 import { isResourceType } from '../definitions';
+import { unsupportedModifier } from './parse-values';
 import type { SearchParameterRegistry } from './registry';
 
 export interface IncludeSpec {
@@ -49,13 +50,13 @@ export function applyShapingParameter(
   const code = colon < 0 ? name : name.slice(0, colon);
   const modifier = colon < 0 ? undefined : name.slice(colon + 1);
   if (code === '_include' || code === '_revinclude') {
-    if (modifier !== undefined && !INCLUDE_MODIFIERS.has(modifier)) return `modifier :${modifier} is not supported`;
+    if (modifier !== undefined && !INCLUDE_MODIFIERS.has(modifier)) unsupportedModifier(modifier, name);
     const spec = parseIncludeSpec(registry, value, modifier !== undefined);
     if (typeof spec === 'string') return spec;
     (code === '_include' ? shaping.include : shaping.revinclude).push(spec);
     return undefined;
   }
-  if (modifier !== undefined) return `modifier :${modifier} is not supported on ${code}`;
+  if (modifier !== undefined) unsupportedModifier(modifier, name);
   if (code === '_summary') {
     if (!SUMMARY_MODES.has(value)) throw badRequest('_summary must be true, text, data, count or false', name);
     shaping.summary = value as SummaryMode;

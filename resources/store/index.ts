@@ -5,6 +5,7 @@ import type { ResourceStore } from './port';
 import { connectMongo } from './mongo/driver-database';
 import { ensureIndexes } from './mongo/indexes';
 import { MongoStore } from './mongo/mongo-store';
+import { GridFsBlobs } from './mongo/blobs';
 import { SqliteStore } from './sqlite/sqlite-store';
 import { StoreConfigError } from './config-error';
 
@@ -41,7 +42,7 @@ export async function openStore(settings: StoreSettings): Promise<ResourceStore>
       await database.close();
       throw error;
     }
-    return new MongoStore(database);
+    return new MongoStore(database, new GridFsBlobs(database.db));
   }
   return SqliteStore.openWithCheckpointer(path.join(settings.dataDir, SQLITE_FILE_NAME), {
     synchronous: settings.sqliteSynchronous,

@@ -62,7 +62,7 @@ export async function migrateStore(
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`invalid batch size ${batchSize}`);
   const progress: MigrationProgress = { phase: 'copy', walked: 0, copied: 0, skipped: 0 };
   for await (const batch of versionBatches(source, batchSize)) {
-    const copied = await copyBatch(target, batch, options.entriesFor);
+    const copied = await copyBatch(source, target, batch, options.entriesFor);
     progress.walked += batch.length;
     progress.copied += copied;
     progress.skipped += batch.length - copied;
@@ -97,6 +97,7 @@ async function* versionBatches(store: ResourceStore, count: number): AsyncGenera
  * version is already there, so is the whole batch, and a resumed run skips the copied part with one read each.
  */
 async function copyBatch(
+  source: ResourceStore,
   target: ResourceStore,
   batch: StoredVersion[],
   entriesFor: (stored: StoredVersion) => IndexEntry[],
@@ -110,10 +111,15 @@ async function copyBatch(
     ...stored,
     index: stored.deleted || superseded.has(i) ? [] : entriesFor(stored),
   }));
+  // A Binary's bytes live beside its JSON (binary-data.ts): read from the source before the target's lock.
+  const bytes = await Promise.all(batch.map((stored) => binaryBytes(source, stored)));
   return target.transaction(async (tx) => {
     let copied = 0;
-    for (const write of writes) {
-      if (await copyVersion(tx, write)) copied++;
+    for (const [i, write] of writes.entries()) {
+      if (!(await copyVersion(tx, write))) continue;
+      copied++;
+      const data = bytes[i];
+      if (data) await writeBinaryBytes(tx, write, data);
     }
     return copied;
   });
@@ -131,6 +137,18 @@ function supersededInBatch(batch: StoredVersion[]): Set<number> {
     if (lastPosition.get(`${stored.resourceType}/${stored.id}`) !== i) superseded.add(i);
   });
   return superseded;
+}
+
+function binaryBytes(source: ResourceStore, stored: StoredVersion): Promise<Buffer | undefined> {
+  if (stored.resourceType !== 'Binary' || stored.deleted || !source.readBinaryData) return Promise.resolve(undefined);
+  return source.readBinaryData(stored.id, stored.versionId);
+}
+
+async function writeBinaryBytes(tx: StoreTransaction, write: VersionWrite, data: Buffer): Promise<void> {
+  if (!tx.writeBinaryData) {
+    throw new MigrationConflictError(`Binary/${write.id}: the target store cannot keep Binary content`);
+  }
+  await tx.writeBinaryData(write.id, write.versionId, data);
 }
 
 /** Writes the version unless the target has it; one it has must be the same, or the target is not our copy. */

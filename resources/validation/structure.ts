@@ -12,7 +12,8 @@ import {
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { isResourceType, loadFhirDefinitions } from '../definitions';
 import { provablyValid } from './structure-proof';
-import { errorIssue, expressionOf, issue, locateProperty, resolveChoiceSteps } from './issues';
+import { errorIssue, expressionOf, issue } from './issues';
+import { locateProperty, toFhirPath } from './locations';
 
 /** Validates against the base definition of the resource's type, or against `profile` when given. */
 export function validateStructure(resource: Resource, profile?: StructureDefinition): OperationOutcomeIssue[] {
@@ -106,7 +107,7 @@ const MEDPLUM_RULES: MedplumRule[] = [
       errorIssue(
         'structure',
         `Only one of '${m[2]}' and '${m[1]}' may be present`,
-        locateProperty(resource, resource.resourceType, m[1]) ?? expression,
+        locateProperty(resource, m[1]) ?? expression,
       ),
   },
   {
@@ -122,14 +123,14 @@ const MEDPLUM_RULES: MedplumRule[] = [
       errorIssue(
         'not-supported',
         `Unknown resource type '${m[1]}'`,
-        locateProperty(resource, resource.resourceType, 'resourceType', m[1]) ?? resource.resourceType,
+        locateProperty(resource, 'resourceType', m[1]) ?? resource.resourceType,
       ),
   },
 ];
 
 function fromMedplum(raw: OperationOutcomeIssue, resource: Resource): Rewritten {
   const text = raw.details?.text ?? raw.diagnostics ?? '';
-  const expression = resolveChoiceSteps(resource, expressionOf(raw));
+  const expression = toFhirPath(resource, expressionOf(raw));
   for (const rule of MEDPLUM_RULES) {
     const m = rule.match.exec(text);
     if (m) {

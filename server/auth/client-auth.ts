@@ -3,16 +3,23 @@
 // (private_key_jwt: RS384 or ES384, iss = sub = client id, aud = the token URL, exp at most 5 minutes ahead,
 // jti never seen before).
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
-import type { Client } from './clients';
+import type { Client, ClientRegistry } from './clients';
 import { safeEqual, sha256 } from './crypto';
 import { fetchJwks } from './jwks-fetch';
 import { invalidClient, invalidRequest } from './oauth-error';
-import type { AuthService } from './service';
+import type { TokenStore } from './tokens';
 
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 export const ASSERTION_ALGS = ['RS384', 'ES384'];
 const MAX_ASSERTION_LIFETIME_S = 300;
 const CLOCK_SKEW_S = 60;
+
+/** What client authentication needs of the auth service (a narrow view, so this module does not import it). */
+export interface ClientAuthority {
+  clients: Pick<ClientRegistry, 'get'>;
+  tokens: Pick<TokenStore, 'rememberAssertion'>;
+  tokenUrl: string;
+}
 
 export interface ClientCredentials {
   form: URLSearchParams;
@@ -21,7 +28,7 @@ export interface ClientCredentials {
 
 /** The authenticated client; undefined when the request names none (allowed only where the caller says so). */
 export async function authenticateClient(
-  auth: AuthService,
+  auth: ClientAuthority,
   { form, authorization }: ClientCredentials,
 ): Promise<Client | undefined> {
   const basic = basicCredentials(authorization);
@@ -57,7 +64,7 @@ function basicCredentials(authorization: string | undefined): { id: string; secr
   }
 }
 
-async function secretClient(auth: AuthService, id: string, secret: string, formId: string | null): Promise<Client> {
+async function secretClient(auth: ClientAuthority, id: string, secret: string, formId: string | null): Promise<Client> {
   if (formId !== null && formId !== id) throw invalidRequest('client_id does not match the authenticated client');
   const client = await auth.clients.get(id);
   // The same comparison runs for unknown clients, so timing does not tell which ids exist.
@@ -66,7 +73,7 @@ async function secretClient(auth: AuthService, id: string, secret: string, formI
   return client;
 }
 
-async function assertedClient(auth: AuthService, assertion: string, formId: string | null): Promise<Client> {
+async function assertedClient(auth: ClientAuthority, assertion: string, formId: string | null): Promise<Client> {
   let header: ReturnType<typeof decodeProtectedHeader>;
   let issuer: string | undefined;
   try {

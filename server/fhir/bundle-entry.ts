@@ -52,12 +52,12 @@ export function parseEntry(entry: BundleEntry, index: number, baseUrl: string): 
   };
 }
 
-/** A PATCH entry carries its JSON Patch as a Binary resource. */
+/** A PATCH entry carries a FHIRPath Patch as a Parameters resource, or its JSON Patch as a Binary resource. */
 function entryBody(resource: Resource, method: FhirMethod, where: string): unknown {
-  if (method !== 'PATCH') return resource;
+  if (method !== 'PATCH' || resource.resourceType === 'Parameters') return resource;
   if (resource.resourceType !== 'Binary' || resource.contentType !== 'application/json-patch+json' || !resource.data) {
     throw badRequest(
-      `${where}: a PATCH entry needs a Binary with contentType application/json-patch+json`,
+      `${where}: a PATCH entry needs a Parameters resource (FHIRPath Patch) or a Binary with contentType application/json-patch+json`,
       `${where}.resource`,
     );
   }
@@ -84,7 +84,7 @@ export function entryRequest(
       ifModifiedSince: r.ifModifiedSince,
       ifNoneExist: r.ifNoneExist,
       prefer: outer.headers.prefer,
-      contentType: entry.method === 'PATCH' ? 'application/json-patch+json' : undefined,
+      contentType: entry.method === 'PATCH' ? patchContentType(entry) : undefined,
     },
     body,
     repo,
@@ -92,4 +92,8 @@ export function entryRequest(
     assignedId: entry.assignedId,
     reportError: outer.reportError,
   };
+}
+
+function patchContentType(entry: ParsedEntry): string {
+  return entry.resource?.resourceType === 'Parameters' ? 'application/fhir+json' : 'application/json-patch+json';
 }

@@ -9,27 +9,37 @@ import { FHIR_VERSION, resourceTypes } from '../../resources/definitions';
 import type { SearchParameterDefinition, SearchParameterRegistry } from '../../resources/search/registry';
 import { capabilitySecurity } from '../auth/discovery';
 import { OPERATIONS } from '../operations';
-import type { FhirRequest, FhirResponse } from './context';
-import { ROUTES } from './router';
+import type { FhirHandler } from './context';
 
 export const SOFTWARE = { name: 'HMS FHIR Server', version: '0.1.0' };
 
 type Interaction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
 type SystemInteraction = 'transaction' | 'batch' | 'search-system' | 'history-system';
 
-export async function capabilitiesInteraction(request: FhirRequest): Promise<FhirResponse> {
-  return {
+/**
+ * The metadata handler; `interactions` gives the interaction codes of the routing table (a function, as the
+ * table holds this handler and is complete only once built).
+ */
+export function capabilitiesInteraction(interactions: () => ReadonlySet<string>): FhirHandler {
+  return async (request) => ({
     status: 200,
-    body: { resource: buildCapabilityStatement(request.baseUrl, request.repo.registry, request.repo.searchableTypes) },
-  };
+    body: {
+      resource: buildCapabilityStatement(
+        request.baseUrl,
+        request.repo.registry,
+        request.repo.searchableTypes,
+        interactions(),
+      ),
+    },
+  });
 }
 
 export function buildCapabilityStatement(
   baseUrl: string,
   registry: SearchParameterRegistry,
   searchableTypes: ReadonlySet<string>,
+  interactions: ReadonlySet<string>,
 ): CapabilityStatement {
-  const interactions = new Set(ROUTES.map((r) => r.interaction));
   const typeInteractions = (
     [
       'read',
@@ -57,7 +67,7 @@ export function buildCapabilityStatement(
     implementation: { description: 'HMS FHIR R4 server', url: baseUrl },
     fhirVersion: FHIR_VERSION,
     format: ['application/fhir+json', 'json'],
-    patchFormat: ['application/json-patch+json'],
+    patchFormat: ['application/json-patch+json', 'application/fhir+json'],
     rest: [
       {
         mode: 'server',
@@ -93,7 +103,7 @@ export function buildCapabilityStatement(
 function resourceCapability(
   type: string,
   typeInteractions: Interaction[],
-  interactions: Set<string>,
+  interactions: ReadonlySet<string>,
   registry: SearchParameterRegistry,
   searchableTypes: ReadonlySet<string>,
 ): CapabilityStatementRestResource {

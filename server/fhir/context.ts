@@ -46,3 +46,9 @@ export interface FhirResponse {
 }
 
 export type FhirHandler = (request: FhirRequest) => Promise<FhirResponse>;
+
+/**
+ * Runs a request through the routing table by its path segments. Handlers that run other interactions
+ * (batch, transaction) receive it, so they need not import the router that routes to them.
+ */
+export type Dispatch = (request: Omit<FhirRequest, 'params'>, segments: string[]) => Promise<FhirResponse>;

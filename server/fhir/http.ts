@@ -15,11 +15,14 @@ import type { FhirMethod, FhirRequest } from './context';
 import { header, negotiateContentType, sendFhirResponse, sendOutcome } from './render';
 import { matchRoute, type RouteMatch } from './router';
 import { auditDisclosures, auditFailure, auditSubtype } from './audit';
+import { publicBaseUrl } from './public-base';
 import type { AccessContext } from '../../resources/access';
 
 export interface FhirEdgeOptions {
   services: RepositoryServices;
   baseUrl: string;
+  /** TRUST_PROXY: links follow the proxy's Forwarded / X-Forwarded-* headers (public-base.ts). */
+  trustProxy?: boolean;
   maxBodyBytes: number;
   logger: Logger;
   /** Who the caller is: a bearer token's context, or a 401. */
@@ -88,6 +91,7 @@ async function handle(
   const { route, params } = matched.match;
   context.route = `/fhir/${route.pattern.join('/')}`;
   const requestType = mediaType(header(req, 'content-type'));
+  const baseUrl = options.trustProxy ? publicBaseUrl(options.baseUrl, req.headers) : options.baseUrl;
   const raw = await readBody(req, options.maxBodyBytes);
   const request: FhirRequest = {
     method: req.method as FhirMethod,
@@ -103,13 +107,13 @@ async function handle(
     },
     body: raw ? parseBody(raw, requestType) : undefined,
     repo: (context.repo = new Repository(options.services, context.access)),
-    baseUrl: options.baseUrl,
+    baseUrl,
     reportError: (error) => logUnexpected(options.logger, context, error),
   };
   const response = await route.handler(request);
   await auditDisclosures(options.services, context.access, request.repo.journal, auditSubtype(route.interaction));
   sendFhirResponse(req, res, response, {
-    baseUrl: options.baseUrl,
+    baseUrl,
     contentType,
     pretty: lastValue(query, '_pretty') === 'true',
   });

@@ -1,8 +1,9 @@
 // The one routing table of the FHIR API: method + path pattern -> interaction handler. The HTTP edge and
-// the batch/transaction processor dispatch through it, and the CapabilityStatement is generated from it.
+// the batch/transaction processor dispatch through it, and the CapabilityStatement is generated from it; both
+// of those handlers are given what they need of the table here, so neither imports this module.
 import { FhirError, notAllowed, notFound } from '../../resources/errors';
 import { OPERATIONS } from '../operations';
-import { batchInteraction } from './batch';
+import { bundleInteraction } from './bundle-interaction';
 import { capabilitiesInteraction } from './capabilities';
 import type { FhirHandler, FhirMethod, FhirRequest, FhirResponse } from './context';
 import { conditionalDeleteInteraction, deleteInteraction } from './delete';
@@ -55,10 +56,16 @@ function operationRoutes(): Route[] {
 }
 
 export const ROUTES: readonly Route[] = [
-  route('GET', 'metadata', 'system', 'capabilities', capabilitiesInteraction),
+  route(
+    'GET',
+    'metadata',
+    'system',
+    'capabilities',
+    capabilitiesInteraction(() => INTERACTIONS),
+  ),
   route('GET', '', 'system', 'search-system', systemSearchInteraction),
   route('POST', '_search', 'system', 'search-system', systemSearchInteraction),
-  route('POST', '', 'system', 'transaction', batchInteraction),
+  route('POST', '', 'system', 'transaction', bundleInteraction(dispatch)),
   route('GET', '_history', 'system', 'history-system', historyInteraction),
   ...operationRoutes(),
   route('GET', ':type', 'type', 'search-type', typeSearchInteraction),
@@ -76,6 +83,9 @@ export const ROUTES: readonly Route[] = [
   route('GET', ':type/:id/_history/:vid', 'instance', 'vread', vreadInteraction),
   route('GET', ':type/:id/:compartmentType', 'instance', 'search-compartment', compartmentSearchInteraction),
 ];
+
+/** The interaction codes the table serves, for the CapabilityStatement. */
+const INTERACTIONS: ReadonlySet<string> = new Set(ROUTES.map((r) => r.interaction));
 
 export interface RouteMatch {
   route: Route;
@@ -119,6 +129,7 @@ function matchPattern(pattern: string[], segments: string[]): Record<string, str
   return params;
 }
 
+/** The one Dispatch of the API (a function declaration, so the table above can hand it out before this line). */
 export async function dispatch(request: Omit<FhirRequest, 'params'>, segments: string[]): Promise<FhirResponse> {
   const { route: matched, params } = matchRoute(request.method, segments);
   return matched.handler({ ...request, params });

@@ -1,35 +1,42 @@
 // transaction: all entries in one store transaction (one failure: nothing stored), in the spec's order:
 // DELETE, then POST, then PUT/PATCH, then GET/HEAD. After the deletes, every create's id is fixed (a
-// matching conditional create takes the existing id) and conditional references are resolved, so urn:uuid
-// and conditional references can be rewritten everywhere before anything else is written.
+// matching conditional create takes the existing id) and conditional references are resolved, so urn:uuid,
+// relative (bundle-relative-references.ts) and conditional references can be rewritten everywhere before
+// anything else is written.
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError, badRequest, outcome, preconditionFailed } from '../../resources/errors';
 import { conditionalReferences, rewriteReferences } from '../../resources/bundle-references';
 import { newId } from '../../resources/ids';
 import { isObject } from '../../resources/search/types/value';
 import type { Repository } from '../../resources/repository';
-import type { FhirMethod, FhirRequest, FhirResponse } from './context';
+import type { Dispatch, FhirMethod, FhirRequest, FhirResponse } from './context';
 import { entryLocation, entryRequest, type ParsedEntry } from './bundle-entry';
 import { parseCriteria } from './headers';
-import { dispatch } from './router';
+import { relativeReferenceMapping, type EntryMapping } from './bundle-relative-references';
 
 const PHASES: FhirMethod[][] = [['DELETE'], ['POST'], ['PUT', 'PATCH'], ['GET', 'HEAD']];
 const WRITES = new Set<FhirMethod>(['DELETE', 'POST', 'PUT', 'PATCH']);
 
-export async function runTransaction(request: FhirRequest, entries: ParsedEntry[]): Promise<FhirResponse[]> {
+export async function runTransaction(
+  request: FhirRequest,
+  entries: ParsedEntry[],
+  dispatch: Dispatch,
+): Promise<FhirResponse[]> {
   const conditional = conditionalReferencesOf(entries);
-  const ahead = needsNoLookups(entries, conditional)
-    ? await preparedAhead(request.repo, entries, conditional)
-    : undefined;
+  const ahead = needsNoLookups(entries, conditional) ? await preparedAhead(request, entries, conditional) : undefined;
   const checked = ahead?.prepared ?? (await prevalidated(request.repo, entries));
   return request.repo.withTransaction(async (repo) => {
     const responses: FhirResponse[] = new Array(entries.length);
     const written = new Set<string>();
-    let references = new Map<string, string>();
+    let mappingOf: EntryMapping = () => new Map();
     for (const [phase, methods] of PHASES.entries()) {
-      if (phase === 1) references = ahead?.references ?? (await assignReferences(repo, entries, conditional));
+      if (phase === 1) {
+        mappingOf =
+          ahead?.mappingOf ??
+          relativeReferenceMapping(await assignReferences(repo, entries, conditional), request.baseUrl);
+      }
       for (const entry of entries.filter((e) => methods.includes(e.method))) {
-        const body = ahead?.bodies.get(entry) ?? rewrittenBody(entry, references);
+        const body = ahead?.bodies.get(entry) ?? rewrittenBody(entry, mappingOf(entry.fullUrl));
         if (checked.has(entry)) repo.trustValidation(body as Resource, checked.get(entry));
         const response = await run(() => dispatch(entryRequest(request, repo, entry, body), entry.segments), entry);
         if (WRITES.has(entry.method)) checkWrittenOnce(response, written, entry);
@@ -42,11 +49,13 @@ export async function runTransaction(request: FhirRequest, entries: ParsedEntry[
 
 /**
  * The entry's body with fullUrl and conditional references replaced: the resource of a POST or PUT, or the
- * values of a JSON Patch (a patch may link to a resource the same transaction creates, e.g. a merge).
+ * values of a JSON Patch or FHIRPath Patch (a patch may link to a resource the same transaction creates).
  */
 function rewrittenBody(entry: ParsedEntry, references: ReadonlyMap<string, string>): unknown {
   if (entry.method === 'PATCH') {
-    return Array.isArray(entry.body) ? rewriteReferences(entry.body, references) : entry.body;
+    return typeof entry.body === 'object' && entry.body !== null
+      ? rewriteReferences(entry.body, references)
+      : entry.body;
   }
   return entry.resource ? rewriteReferences(entry.resource, references) : entry.body;
 }
@@ -96,16 +105,21 @@ function needsNoLookups(entries: ParsedEntry[], conditional: ReadonlyMap<string,
  * of each that passed validation, all computed before the write lock; the preparation workers validate and
  * index, so the transaction itself only writes.
  */
-async function preparedAhead(repo: Repository, entries: ParsedEntry[], conditional: ReadonlyMap<string, ParsedEntry>) {
-  const references = await assignReferences(repo, entries, conditional);
+async function preparedAhead(
+  request: FhirRequest,
+  entries: ParsedEntry[],
+  conditional: ReadonlyMap<string, ParsedEntry>,
+) {
+  const repo = request.repo;
+  const mappingOf = relativeReferenceMapping(await assignReferences(repo, entries, conditional), request.baseUrl);
   const bodies = new Map<ParsedEntry, Resource>();
   for (const entry of resourceWrites(entries)) {
-    bodies.set(entry, rewriteReferences(entry.resource as Resource, references));
+    bodies.set(entry, rewriteReferences(entry.resource as Resource, mappingOf(entry.fullUrl)));
   }
   const indexes = await repo.prepareAhead([...bodies.values()]);
   const writes = [...bodies.keys()];
   const prepared = new Map(writes.flatMap((entry, i) => (indexes[i] ? [[entry, indexes[i]] as const] : [])));
-  return { references, bodies, prepared };
+  return { mappingOf, bodies, prepared };
 }
 
 async function run<T>(work: () => Promise<T>, entry: ParsedEntry): Promise<T> {

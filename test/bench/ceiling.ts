@@ -1,6 +1,6 @@
 // Physical ceilings measured in the same run as the server: bare Node HTTP answering a stored FHIR JSON
 // (the most any read path can reach) and raw better-sqlite3 single-row inserts (the most durable writes can).
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

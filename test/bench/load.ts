@@ -4,22 +4,9 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { LatencyHistogram, type LatencySummary } from './histogram';
-import { RawHttpConnection } from './raw-connection';
+import { RawHttpConnection, type HttpResponse, type RequestSpec } from './raw-connection';
 
-export interface RequestSpec {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
-  path: string;
-  body?: string | Buffer;
-  headers?: Record<string, string>;
-  /** called with every answer (any status), e.g. to record the id a create returned */
-  onResponse?: (response: HttpResponse) => void;
-}
-
-export interface HttpResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
+export type { HttpResponse, RequestSpec };
 
 export interface LoadOptions {
   host: string;

@@ -1,8 +1,23 @@
 // One keep-alive HTTP/1.1 connection driven over a raw socket, for the load driver. Node's http client costs
 // ~100 µs of CPU per request, taken from the same two cores as the server under test; writing the request
 // bytes and reading Content-Length or chunked answers directly costs a third of that, as wrk or autocannon do.
+import type http from 'node:http';
 import net from 'node:net';
-import type { HttpResponse, RequestSpec } from './load';
+
+export interface RequestSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  path: string;
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+  /** called with every answer (any status), e.g. to record the id a create returned */
+  onResponse?: (response: HttpResponse) => void;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 

@@ -13,6 +13,7 @@ const USAGE = `usage: npm run bench -- [suite] [options]
 suites: ${Object.keys(SUITES).join(', ')} (default ${DEFAULT_SUITE})
   --connections N   concurrent keep-alive connections (16)
   --duration S      measured seconds per phase (10)
+  --minutes M       run length in minutes, for the soak suite (10); same as --duration M×60
   --warmup S        unrecorded warm-up seconds before each phase (1)
   --patients N      patient records to seed (200)
   --seed N          data generator seed (20260101)
@@ -28,7 +29,8 @@ function parseOptions(argv: string[]): BenchOptions {
     allowPositionals: true,
     options: {
       connections: { type: 'string', default: '16' },
-      duration: { type: 'string', default: '10' },
+      duration: { type: 'string' },
+      minutes: { type: 'string' },
       warmup: { type: 'string', default: '1' },
       patients: { type: 'string', default: '200' },
       seed: { type: 'string', default: '20260101' },
@@ -47,7 +49,7 @@ function parseOptions(argv: string[]): BenchOptions {
   return {
     suite: positionals[0] ?? DEFAULT_SUITE,
     connections: positiveNumber('connections', values.connections),
-    durationMs: positiveNumber('duration', values.duration) * 1000,
+    durationMs: durationMs(positionals[0] ?? DEFAULT_SUITE, values.minutes, values.duration),
     warmupMs: Number(values.warmup) * 1000,
     patients: positiveNumber('patients', values.patients),
     seed: positiveNumber('seed', values.seed),
@@ -57,6 +59,15 @@ function parseOptions(argv: string[]): BenchOptions {
     serverScript: path.resolve(values.server),
     driver: loadDriver(values.driver),
   };
+}
+
+/** Seconds a suite runs for when neither --duration nor --minutes says: per phase, or in all for the soak. */
+const DEFAULT_DURATION_S: Record<string, number> = { soak: 600 };
+
+function durationMs(suite: string, minutes: string | undefined, seconds: string | undefined): number {
+  if (minutes !== undefined) return positiveNumber('minutes', minutes) * 60_000;
+  if (seconds !== undefined) return positiveNumber('duration', seconds) * 1000;
+  return (DEFAULT_DURATION_S[suite] ?? 10) * 1000;
 }
 
 function loadDriver(text: string): LoadDriver {

@@ -8,14 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Target } from './seed';
 import { processToken } from '../support/process-token';
-import type { BenchOptions } from './suite';
+import { useDataKey } from '../../resources/store/sqlite/data-key';
+import { loadStorageConfig } from '../../server/storage-config';
+import type { BenchOptions, MemoryUsage } from './suite';
 
-export interface MemoryUsage {
-  /** resident set size now, MB */
-  rssMb: number;
-  /** peak resident set size so far, MB */
-  peakRssMb: number;
-}
+export type { MemoryUsage };
 
 export interface ChildServerOptions {
   script: string;
@@ -152,11 +149,16 @@ export async function startFhirServer(
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
       HL7_MLLP_PORT: String(mllpPort),
+      // Load from one address and one client is the point here, not abuse.
+      RATE_LIMIT_PER_MINUTE: '0',
+      RATE_LIMIT_CLIENT_PER_MINUTE: '0',
       ...(run.authDisabled ? { AUTH_DISABLED: 'true' } : {}),
     },
     readyPath: '/fhir/metadata',
   });
   const baseUrl = `http://${options.host}:${port}/fhir`;
+  // The server child inherits HMS_DATA_KEY; this process opens its auth file to register the bench client.
+  useDataKey(loadStorageConfig(process.env).dataKey);
   const authorization = run.authDisabled ? undefined : `Bearer ${await processToken(dataDir, baseUrl)}`;
   return {
     server,

@@ -1,7 +1,13 @@
 // The contract between the benchmark runner and its suites: the options every suite receives and the
 // report every suite returns (phases, ceilings, targets), which the runner prints and saves.
 import type { LoadDriver, LoadResult } from './load';
-import type { MemoryUsage } from './server-process';
+
+export interface MemoryUsage {
+  /** resident set size now, MB */
+  rssMb: number;
+  /** peak resident set size so far, MB */
+  peakRssMb: number;
+}
 
 export interface BenchOptions {
   suite: string;

@@ -1,7 +1,7 @@
 // `hms audit verify` on the configured store: a whole chain, an edited record, usage errors.
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { auditEvents } from '../../resources/audit/balp';
 import { auditRecordOf } from '../../resources/audit/record';
 import { SQLITE_FILE_NAME } from '../../resources/store';

@@ -120,7 +120,7 @@ test('a source that is not a SQLite store fails with a clear message', async () 
   fs.writeFileSync(bogus, 'x'.repeat(4096));
   const io = capture();
   expect(await main(['migrate', '--from', bogus, '--to', to], io)).toBe(1);
-  expect(io.stderr).toMatch(/hms migrate: cannot open the source .*notes\.txt: file is not a database/);
+  expect(io.stderr).toMatch(/hms migrate: cannot open the source .*notes\.txt: .*not a SQLite database/);
 });
 
 test('a MongoDB location goes to the MongoDB store; its password is never printed', async () => {

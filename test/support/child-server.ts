@@ -19,6 +19,9 @@ export function startMainServer(dataDir: string, port: number, mllpPort = 0): Pr
       HOST,
       DATA_DIR: dataDir,
       HL7_MLLP_PORT: String(mllpPort),
+      // Load from one address and one client is the point here, not abuse.
+      RATE_LIMIT_PER_MINUTE: '0',
+      RATE_LIMIT_CLIENT_PER_MINUTE: '0',
       SQLITE_SYNCHRONOUS: 'FULL',
       LOG_LEVEL: 'warn',
     },

@@ -1,6 +1,7 @@
 // The HL7 message store in its own SQLite file beside the resource store (DATA_DIR/hl7.sqlite). A write is
 // acknowledged once the WAL is fdatasynced (WalSync), so an AA on the wire means the raw bytes survive a crash.
-import type Database from 'better-sqlite3';
+import type Database from 'better-sqlite3-multiple-ciphers';
+import { dataKey } from '../../../resources/store/sqlite/data-key';
 import { WalSync, openWalDatabase } from '../../../resources/store/sqlite/wal-sync';
 import type {
   ChannelCounters,
@@ -114,8 +115,9 @@ export class SqliteMessageStore implements MessageStore {
   private readonly wal: WalSync;
   private closing?: Promise<void>;
 
-  constructor(file: string) {
-    ({ db: this.db, wal: this.wal, sql: this.sql } = openWalDatabase(file, SCHEMA, SQL));
+  /** `key` absent or undefined: HMS_DATA_KEY, which the entry point set (data-key.ts). */
+  constructor(file: string, key: string | undefined = dataKey()) {
+    ({ db: this.db, wal: this.wal, sql: this.sql } = openWalDatabase(file, SCHEMA, SQL, key));
   }
 
   async receive(message: NewMessage, dedupeSinceMs: number): Promise<ReceiveResult> {

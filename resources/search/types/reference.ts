@@ -85,10 +85,15 @@ function reference(data: JsonObject, targets: readonly string[]): Target | undef
   return target(parsed, isObject(data.identifier) ? data.identifier : {}, targets);
 }
 
-/** A canonical points at a version-independent URL: `http://x/Questionnaire/q|2.0` is indexed as `http://x/...q`. */
-function canonical(data: string): Target | undefined {
+/**
+ * A canonical is indexed by its version-independent URL (`http://x/Questionnaire/q|2.0` as `http://x/...q`) and,
+ * when it names a version, also as written: `questionnaire=http://x/...q|2.0` asks for that version.
+ */
+function canonical(data: string): Target[] {
   const url = text(data.split('|')[0]);
-  return url ? target({ url }, {}, []) : undefined;
+  if (!url) return [];
+  const unversioned = target({ url }, {}, []) as Target;
+  return data === url ? [unversioned] : [unversioned, { ...unversioned, url: data }];
 }
 
 /** A uri (or plain string) may hold a relative or absolute reference; a bare word is no reference. */
@@ -104,11 +109,16 @@ function resource(data: JsonObject, targets: readonly string[]): Target | undefi
   return id ? target({ type, id }, {}, targets) : undefined;
 }
 
-function referenceTarget(value: TypedValue, targets: readonly string[]): Target | undefined {
+function referenceTargets(value: TypedValue, targets: readonly string[]): Target[] {
   const { type, data } = value;
-  if (typeof data === 'string') {
-    return type === 'canonical' ? canonical(data) : uri(data, targets);
+  if (typeof data === 'string' && type === 'canonical') {
+    return canonical(data);
   }
+  const found = typeof data === 'string' ? uri(data, targets) : objectTarget(data, targets);
+  return found ? [found] : [];
+}
+
+function objectTarget(data: unknown, targets: readonly string[]): Target | undefined {
   if (!isObject(data)) {
     return undefined;
   }
@@ -116,10 +126,9 @@ function referenceTarget(value: TypedValue, targets: readonly string[]): Target 
 }
 
 /**
- * The entry for one reference-like value. A relative reference to a type outside the parameter's targets keeps
+ * The entries for one reference-like value. A relative reference to a type outside the parameter's targets keeps
  * only its URL and identifier parts (and yields nothing when it has none).
  */
 export function referenceEntries(value: TypedValue, param: string, targets: readonly string[]): ReferenceEntry[] {
-  const entry = referenceTarget(value, targets);
-  return entry ? [{ type: 'reference', param, ...entry }] : [];
+  return referenceTargets(value, targets).map((entry) => ({ type: 'reference', param, ...entry }));
 }

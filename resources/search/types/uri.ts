@@ -16,3 +16,14 @@ export function uriEntries(value: TypedValue, param: string): UriEntry[] {
   }
   return entries;
 }
+
+/** A canonical URL with a `|version` part. */
+export const isVersioned = (value: string): boolean => value.includes('|');
+
+/**
+ * What `:below` on a canonical matches (R4 search.html#versions): the value itself, and the values starting with
+ * `prefix`. `X|1` stands for version 1 and its sub-versions `X|1.x` (not `X|10`); a bare `X` for every version.
+ */
+export function versionBelow(value: string): { equal: string; prefix: string } {
+  return { equal: value, prefix: isVersioned(value) ? `${value}.` : `${value}|` };
+}

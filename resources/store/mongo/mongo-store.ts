@@ -19,6 +19,8 @@ import type {
 } from '../port';
 import { SEARCHABLE_TYPES } from '../searchable-types';
 import { appendAudit, auditRecords, readAudit, searchAudit } from './audit-log';
+import { BINARY, blobKey, keepsPreviousContent, splitBinaryData } from '../binary-data';
+import { NO_BLOBS, type BlobBucket } from './blobs';
 import type { Collections, DocumentDatabase } from './collections';
 import {
   indexFields,
@@ -39,6 +41,8 @@ export class MongoStore implements ResourceStore {
 
   constructor(
     readonly database: DocumentDatabase,
+    /** Where Binary bytes go (GridFS on a server). */
+    private readonly blobs: BlobBucket = NO_BLOBS,
     private readonly orderKeys = new OrderKeys(),
   ) {
     this.reader = readerOver(database.collections);
@@ -94,6 +98,10 @@ export class MongoStore implements ResourceStore {
     return auditRecords(this.database.collections.audit, after);
   }
 
+  readBinaryData(id: string, versionId: number): Promise<Buffer | undefined> {
+    return this.blobs.get(blobKey(id, versionId));
+  }
+
   /**
    * Entries are computed outside the transaction; a resource only takes them while the version they were
    * computed from is still its current one, so a write that came meanwhile keeps its own index.
@@ -133,6 +141,7 @@ export class MongoStore implements ResourceStore {
         },
         writeVersion: (write) => this.writeVersion(collections, write),
         appendAudit: (records) => appendAudit(collections, records),
+        writeBinaryData: (id, versionId, bytes) => this.blobs.put(blobKey(id, versionId), bytes),
       }),
     );
   }
@@ -147,7 +156,11 @@ export class MongoStore implements ResourceStore {
    * Replaces the resource document on the condition that it still holds the version this one follows: two
    * transactions writing the same resource conflict in MongoDB, and the one that retries sees the other's.
    */
-  private async writeVersion({ resources, versions }: Collections, write: VersionWrite): Promise<void> {
+  private async writeVersion({ resources, versions }: Collections, original: VersionWrite): Promise<void> {
+    const { write, bytes } = splitBinaryData(original);
+    // Before the version: GridFS writes outside the transaction, so the bytes are durable when it commits.
+    if (bytes) await this.blobs.put(blobKey(write.id, write.versionId), bytes);
+    else if (write.resourceType === BINARY) await keepPreviousContentOf(versions, this.blobs, write);
     const key = resourceKey(write.resourceType, write.id);
     const previous = await resources.findOne({ _id: key, type: write.resourceType });
     const seq = this.orderKeys.next(write.lastUpdated);
@@ -170,6 +183,19 @@ export class MongoStore implements ResourceStore {
     }
     await versions.insertOne(versionDocument(write, seq));
   }
+}
+
+/** A metadata-only Binary version (same content hash as the one before) keeps the bytes of that version. */
+async function keepPreviousContentOf(
+  versions: Collections['versions'],
+  blobs: BlobBucket,
+  write: VersionWrite,
+): Promise<void> {
+  const previousKey = versionKey(BINARY, write.id, write.versionId - 1);
+  const doc = await versions.findOne({ _id: previousKey, type: BINARY, id: write.id });
+  if (!keepsPreviousContent(write, doc && storedVersion(doc))) return;
+  const bytes = await blobs.get(blobKey(write.id, write.versionId - 1));
+  if (bytes) await blobs.put(blobKey(write.id, write.versionId), bytes);
 }
 
 /** The guard of a search's criteria (documents.ts GuardDocument): its types and conditions, not its paging. */

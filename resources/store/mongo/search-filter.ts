@@ -1,6 +1,7 @@
 // Compiles the conditions of a parsed search into a MongoDB filter over ResourceDocument, with the semantics of
 // the SQLite compiler (sqlite/search-sql.ts). Pure: chain and _has sets arrive resolved (search-joins.ts). Field
-// names are our own; query values only ever appear as values (no $where, $expr, $function or regex).
+// names are our own; query values only ever appear as values (no $where, $function or regex; the one $expr,
+// Location `near`'s distance, computes over our fields with query numbers as its only values).
 import { badRequest } from '../../errors';
 import type { IndexEntry } from '../../search/index-entry';
 import type {
@@ -16,6 +17,8 @@ import { compositeMembers, storedCodes, type ParameterUnions } from '../../searc
 import type { Filter } from './collections';
 import { CONTAINS_MAX } from '../../search/parse-values';
 import { and, NEVER, or } from './filters';
+import { nearFilter } from './search-near';
+import { isVersioned, versionBelow } from '../../search/types/uri';
 import { SEARCHABLE_TYPES } from '../searchable-types';
 
 export type JoinCondition = Extract<Condition, { kind: 'chain' | 'has' }>;
@@ -100,6 +103,8 @@ function conditionFilter(condition: Condition, scope: Scope): Filter {
       }));
     case 'has':
       return { _id: { $in: joinKeys(scope, condition) } };
+    case 'near':
+      return nearFilter(condition.param, condition.values);
     case 'composite':
       return or(
         compositeMembers(scope.unions, scope.types, condition).flatMap(({ param, values }) =>
@@ -136,7 +141,7 @@ function lookupFilter(lookup: IndexLookup, scope: Scope): Filter {
   return lookup.negate ? { $nor: [some] } : some;
 }
 
-type IndexKind = Exclude<Condition['kind'], 'id' | 'lastUpdated' | 'chain' | 'has' | 'composite'>;
+type IndexKind = Exclude<Condition['kind'], 'id' | 'lastUpdated' | 'chain' | 'has' | 'composite' | 'near'>;
 type IndexCondition = Extract<Condition, { kind: IndexKind }>;
 
 /** Per condition kind: the entries it looks up (as search-sql.ts INDEX_MATCHERS, field for column). */
@@ -231,6 +236,10 @@ function quantityMatch(v: QuantityValue): Filter {
 }
 
 function referenceMatch(v: ReferenceValue): Filter {
+  if (v.url !== undefined && v.below) {
+    const { equal, prefix } = versionBelow(v.url);
+    return or([{ url: equal }, { url: startsWith(prefix) }]);
+  }
   if (v.url !== undefined) return { url: v.url };
   if (v.targetType) return { targetId: v.targetId, targetType: v.targetType };
   return { targetId: v.targetId };
@@ -251,6 +260,10 @@ function stringMatch(match: 'start' | 'exact' | 'contains') {
 
 function uriMatch(match: 'exact' | 'above' | 'below') {
   return (value: string): Filter => {
+    if (match === 'below' && isVersioned(value)) {
+      const { equal, prefix } = versionBelow(value);
+      return or([{ value: equal }, { value: startsWith(prefix) }]);
+    }
     if (match === 'below') return { value: startsWith(value) };
     if (match === 'above') return { value: { $in: prefixesOf(value) } };
     return { value };

@@ -1,7 +1,7 @@
 // The SQLite audit log. Appends run on the writer connection inside the store's transaction and read the chain
 // head there (a rowid lookup), so a savepoint rolled back takes its records with it and the next append chains
 // after what is really in the file. Reads and searches run on the read connection: committed records only.
-import type Database from 'better-sqlite3';
+import type Database from 'better-sqlite3-multiple-ciphers';
 import { chainHash, GENESIS_HASH } from '../../audit/chain';
 import type { AuditQuery, AuditRecord, StoredAuditRecord } from '../../audit/record';
 import { decodeAuditCursor, encodeAuditCursor } from '../audit-cursor';

@@ -9,10 +9,12 @@
 // that rewinds the WAL. The hold lasts one short checkpoint, not the whole copy: before asking, the worker
 // runs catch-up rounds, each copying what came in during the last, until one copies only a few frames.
 import { parentPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import { openDatabase } from './open-database';
 
 export interface CheckpointerData {
   file: string;
+  /** The store's key (HMS_DATA_KEY): checkpoints copy encrypted pages, so the connection needs it. */
+  key: string | undefined;
   intervalMs: number;
   /** Past this many bytes of WAL the writer is held briefly so that the WAL can be rewound. */
   walLimitBytes: number;
@@ -29,9 +31,8 @@ interface CheckpointStatus {
   checkpointed: number;
 }
 
-const { file, intervalMs, walLimitBytes } = workerData as CheckpointerData;
-const db = new Database(file);
-db.pragma('busy_timeout = 5000');
+const { file, key, intervalMs, walLimitBytes } = workerData as CheckpointerData;
+const db = openDatabase(file, { key });
 const walLimitFrames = Math.max(1, Math.floor(walLimitBytes / (db.pragma('page_size', { simple: true }) as number)));
 let waitingForPause = false;
 

@@ -6,7 +6,7 @@
 //   writer connection's data_version, and then the whole cache is dropped. That is checked once per turn of
 //   the event loop (a check per read would cost the statement the cache saves), so another process's commit
 //   is seen by every read that starts in a later turn.
-import type Database from 'better-sqlite3';
+import type Database from 'better-sqlite3-multiple-ciphers';
 import { LRUCache } from 'lru-cache';
 import type { StoredVersion } from '../port';
 

@@ -1,7 +1,7 @@
 // The longest span (high - low) of a bounded date entry, per parameter, in table date_spans: what lets a date
 // window be searched as one bounded scan over `low` (search-sql.ts). The writer notes every date entry it
 // inserts and updates the table when a span grows; a cache keeps that to a few writes per parameter.
-import type Database from 'better-sqlite3';
+import type Database from 'better-sqlite3-multiple-ciphers';
 import { MAX_INSTANT, MIN_INSTANT } from '../../search/index-entry';
 
 export class DateSpans {

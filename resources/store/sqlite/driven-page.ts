@@ -4,7 +4,7 @@
 import type { Condition } from '../../search/query';
 import type { Cursor } from './cursor';
 import { INDEX_TABLES, type IndexType } from './schema';
-import type { Sql } from './search-sql';
+import type { Sql } from './sql';
 
 /** Equalities on every column of a value index (after pid): the index then lists its rows by rid. */
 export interface IndexSeek {

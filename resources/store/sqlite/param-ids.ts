@@ -1,6 +1,6 @@
 // Maps (resource type, parameter code) to the small integer `pid` that index rows carry. Shared by the
 // writer and reader connections of one store; a miss re-reads the table, since another process may add rows.
-import type Database from 'better-sqlite3';
+import type Database from 'better-sqlite3-multiple-ciphers';
 
 export class ParamIds {
   private readonly ids = new Map<string, number>();

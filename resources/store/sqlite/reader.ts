@@ -1,7 +1,7 @@
 // Read operations of the SQLite store over one connection: current and historical versions, history pages
 // and search pages. The store uses it on its read connection (committed data only) and, inside a write
 // transaction, on the writer connection (so a transaction sees its own writes).
-import type Database from 'better-sqlite3';
+import type Database from 'better-sqlite3-multiple-ciphers';
 import type { SearchQuery } from '../../search/query';
 import type { HistoryQuery, Page, ScanPosition, StoreReader, StoredVersion, WriteMethod } from '../port';
 import { decodeCursor, encodeCursor, type CursorKey } from './cursor';

@@ -2,7 +2,7 @@
 // (resources/search/index-entry.ts). Index rows point at the resource's integer row id (`rid`) and a
 // parameter id (`pid`, one per resource type and parameter code), which keeps the index compact. The audit
 // log sits beside them: append-only, hash-chained, with the columns auditors search by.
-import type Database from 'better-sqlite3';
+import type Database from 'better-sqlite3-multiple-ciphers';
 import { MAX_INSTANT, MIN_INSTANT } from '../../search/index-entry';
 
 export const SCHEMA_VERSION = 3;
@@ -95,6 +95,19 @@ CREATE TABLE IF NOT EXISTS audit_patient (
   PRIMARY KEY (patient, seq)
 ) WITHOUT ROWID;`;
 
+/**
+ * The bytes of Binary versions (resources/store/binary-data.ts), outside the versions table so its rows stay
+ * small. A rowid table: SQLite keeps large values in overflow pages, which a WITHOUT ROWID key would not suit.
+ * New tables need no version bump: the DDL creates them in older files too.
+ */
+const BINARY_DDL = `
+CREATE TABLE IF NOT EXISTS binary_data (
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  PRIMARY KEY (id, version)
+);`;
+
 const DDL = `
 CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
@@ -132,7 +145,8 @@ CREATE TABLE IF NOT EXISTS search_params (
 
 ${INDEX_DDL}
 ${DATE_WINDOW_DDL}
-${AUDIT_DDL}`;
+${AUDIT_DDL}
+${BINARY_DDL}`;
 
 export class SchemaVersionError extends Error {}
 

@@ -4,16 +4,20 @@
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { FhirError, tooCostly } from '../../errors';
 import type { SearchQuery } from '../../search/query';
-import { ThreadPool, WorkerPoolError } from '../../thread-pool';
+import { ThreadPool, WorkerPoolError, type WorkerLoad } from '../../thread-pool';
 import { compiledWorkerScript } from '../../worker-script';
 import type { Page, StoredVersion } from '../port';
 
 export interface SearchWorkerData {
   file: string;
+  /** The store's key (HMS_DATA_KEY): each worker opens the file with it. */
+  key: string | undefined;
 }
 
 export interface SearchPoolOptions {
   size: number;
+  /** The store's key (HMS_DATA_KEY); absent for a file that is not encrypted. */
+  key?: string;
   timeoutMs: number;
 }
 
@@ -31,7 +35,7 @@ export class SearchPool {
     const message = `The search did not finish within ${options.timeoutMs} ms: narrow it with more selective parameters`;
     const pool = await ThreadPool.start(options.size, {
       script,
-      workerData: { file } satisfies SearchWorkerData,
+      workerData: { file, key: options.key } satisfies SearchWorkerData,
       name: 'search',
       toError: (data) => errorFrom(data as SearchErrorData),
       timeout: { ms: options.timeoutMs, error: () => tooCostly(message) },
@@ -41,6 +45,10 @@ export class SearchPool {
 
   search(query: SearchQuery): Promise<Page<StoredVersion>> {
     return this.pool.send({ query }) as Promise<Page<StoredVersion>>;
+  }
+
+  load(): WorkerLoad {
+    return this.pool.load();
   }
 
   close(): Promise<void> {

@@ -13,17 +13,16 @@ import type {
 } from '../../search/query';
 import { badRequest } from '../../errors';
 import { MAX_INSTANT, MIN_INSTANT } from '../../search/index-entry';
+import { isVersioned, versionBelow } from '../../search/types/uri';
 import { INDEX_TABLES, type IndexType } from './schema';
 import type { ParamIds } from './param-ids';
 import { compositeMembers, storedCodes, type ParameterUnions } from '../../search/unions';
 import type { Cursor, CursorKey } from './cursor';
 import { drivenPage, indexSeekOf, seekRowsSql, type IndexSeek } from './driven-page';
+import { nearSql } from './search-near';
+import type { Sql } from './sql';
+import { latitudeCode, longitudeCode } from '../../search/types/position';
 export { SEARCHABLE_TYPES } from '../searchable-types';
-
-export interface Sql {
-  text: string;
-  params: unknown[];
-}
 
 const TEXT_MAX = '\u{10FFFF}';
 const NUMBER_MAX = Number.MAX_VALUE;
@@ -161,6 +160,11 @@ export class SearchCompiler {
         return this.chain(condition, scope);
       case 'has':
         return this.has(condition, scope);
+      case 'near': {
+        const pids = (code: string) => this.pids(scope.types, code, scope.unions);
+        const { param, values } = condition;
+        return nearSql(scope.alias, pids(latitudeCode(param)), pids(longitudeCode(param)), values);
+      }
       case 'composite':
         return or(
           compositeMembers(scope.unions, scope.types, condition).flatMap(({ param, values }) =>
@@ -346,7 +350,7 @@ interface IndexMatch {
   negate?: boolean;
 }
 
-type IndexKind = Exclude<Condition['kind'], 'id' | 'lastUpdated' | 'chain' | 'has' | 'composite'>;
+type IndexKind = Exclude<Condition['kind'], 'id' | 'lastUpdated' | 'chain' | 'has' | 'composite' | 'near'>;
 type IndexCondition = Extract<Condition, { kind: IndexKind }>;
 
 /** Per condition kind: its index table and the row filter (unqualified columns of that table). */
@@ -406,6 +410,10 @@ function quantityMatch(v: QuantityValue): Sql {
 }
 
 function referenceMatch(v: ReferenceValue): Sql {
+  if (v.url !== undefined && v.below) {
+    const { equal, prefix } = versionBelow(v.url);
+    return { text: '(url = ? OR (url >= ? AND url < ?))', params: [equal, prefix, prefix + TEXT_MAX] };
+  }
   if (v.url !== undefined) return { text: 'url = ?', params: [v.url] };
   if (v.targetType) return { text: '(target_id = ? AND target_type = ?)', params: [v.targetId, v.targetType] };
   return { text: 'target_id = ?', params: [v.targetId] };
@@ -587,6 +595,10 @@ function startsWith(column: string) {
 
 function uriMatch(match: 'exact' | 'above' | 'below') {
   return (value: string): Sql => {
+    if (match === 'below' && isVersioned(value)) {
+      const { equal, prefix } = versionBelow(value);
+      return { text: '(value = ? OR (value >= ? AND value < ?))', params: [equal, prefix, prefix + TEXT_MAX] };
+    }
     if (match === 'below') return { text: '(value >= ? AND value < ?)', params: [value, value + TEXT_MAX] };
     if (match === 'above') return { text: 'substr(?, 1, length(value)) = value', params: [value] };
     return { text: 'value = ?', params: [value] };

@@ -8,7 +8,8 @@ import { SqliteReader } from './reader';
 import { errorData, type SearchWorkerData } from './search-pool';
 import { openReadConnection } from './read-connection';
 
-const db = openReadConnection((workerData as SearchWorkerData).file);
+const { file, key } = workerData as SearchWorkerData;
+const db = openReadConnection(file, key);
 // The writer adds parameter ids in another thread, so every miss looks at the table again.
 const reader = new SqliteReader(db, new ParamIds(db, 0));
 

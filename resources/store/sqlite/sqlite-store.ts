@@ -7,7 +7,7 @@
 // searches, which may be slow, run on worker threads with connections of their own when the store has a pool.
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3-multiple-ciphers';
 import type { AuditQuery, AuditRecord, StoredAuditRecord } from '../../audit/record';
 import type { SearchQuery } from '../../search/query';
 import type { IndexEntry } from '../../search/index-entry';
@@ -22,10 +22,14 @@ import type {
   VersionWrite,
 } from '../port';
 import { SqliteAuditAppender, SqliteAuditReader } from './audit-log';
+import { BINARY, keepsPreviousContent, splitBinaryData } from '../binary-data';
+import { SqliteBlobReader, SqliteBlobWriter } from './blobs';
 import type { CheckpointerData } from './checkpointer';
 import { CheckpointerThread } from './checkpointer-thread';
 import { CurrentVersionCache, DEFAULT_READ_CACHE_BYTES } from './current-cache';
 import { DateSpans } from './date-spans';
+import { dataKey } from './data-key';
+import { openDatabase } from './open-database';
 import { ParamIds } from './param-ids';
 import { openReadConnection } from './read-connection';
 import { SqliteReader } from './reader';
@@ -33,6 +37,7 @@ import { migrate } from './schema';
 import { SearchPool } from './search-pool';
 import { SEARCHABLE_TYPES } from './search-sql';
 import { SqliteWriter } from './writer';
+import type { MonitoredStore, StoreTimings } from '../store-monitor';
 
 export interface SqliteStoreOptions {
   /** FULL (default) survives power loss; NORMAL survives a crash of the process only. */
@@ -47,6 +52,8 @@ export interface SqliteStoreOptions {
   searchTimeoutMs?: number;
   /** Memory for current versions kept for reads by id (CurrentVersionCache); 0 keeps none. */
   readCacheBytes?: number;
+  /** Encrypts the file (and its WAL) with this passphrase; absent: the process's HMS_DATA_KEY (data-key.ts). */
+  key?: string;
 }
 
 interface ControlStatements {
@@ -94,12 +101,13 @@ const MAX_SYNCS_IN_FLIGHT = 2;
 /** Upper bound on transactions sharing one commit, so a burst cannot hold the write lock for long. */
 const MAX_GROUP = 256;
 
-export class SqliteStore implements ResourceStore {
+export class SqliteStore implements ResourceStore, MonitoredStore {
   readonly searchableTypes = SEARCHABLE_TYPES;
   private readonly writer: Database.Database;
   private readonly readerDb: Database.Database;
   private readonly reader: SqliteReader;
   private readonly auditReader: SqliteAuditReader;
+  private readonly blobReader: SqliteBlobReader;
   private readonly tx: StoreTransaction;
   private readonly paramIds: ParamIds;
   private readonly dateSpans: DateSpans;
@@ -109,6 +117,8 @@ export class SqliteStore implements ResourceStore {
   private readonly walFd: number | undefined;
   /** Past this size the checkpointer rewinds the WAL, and SQLite cuts its file back to it. */
   private readonly walLimitBytes: number;
+  /** Every connection on the file, in this thread and in the workers, opens it with this key. */
+  private readonly key: string | undefined;
   private queue: QueuedWork[] = [];
   private flushing = false;
   private syncing = 0;
@@ -124,13 +134,17 @@ export class SqliteStore implements ResourceStore {
   private readonly cache: CurrentVersionCache | undefined;
   /** Resources written by the group being committed, forgotten by the cache once it commits. */
   private touched: StoredVersion[] = [];
+  /** Set by whoever watches the store (MonitoredStore): the metrics endpoint. */
+  timings?: StoreTimings;
+  /** When the current checkpoint hold began (performance.now()). */
+  private heldSince = 0;
 
   private constructor(file: string, options: SqliteStoreOptions) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.writer = new Database(file);
+    this.key = 'key' in options ? options.key : dataKey();
+    this.writer = openDatabase(file, { key: this.key });
     this.writer.pragma('journal_mode = WAL');
     this.writer.pragma('synchronous = NORMAL');
-    this.writer.pragma('busy_timeout = 5000');
     this.writer.pragma('cache_size = -65536');
     // Group commit wraps every write in a SAVEPOINT; SQLite keeps the pages a savepoint may have to restore in
     // a statement journal, which otherwise spills to a temp file and costs two pwrite calls per page.
@@ -151,23 +165,33 @@ export class SqliteStore implements ResourceStore {
     };
     this.paramIds = new ParamIds(this.writer);
     this.dateSpans = new DateSpans(this.writer);
-    this.readerDb = openReadConnection(file);
+    this.readerDb = openReadConnection(file, this.key);
     this.reader = new SqliteReader(this.readerDb, this.paramIds);
     const writerReads = new SqliteReader(this.writer, this.paramIds);
     const rowWriter = new SqliteWriter(this.writer, this.paramIds, this.dateSpans);
     this.rowWriter = rowWriter;
     const auditAppender = new SqliteAuditAppender(this.writer);
     this.auditReader = new SqliteAuditReader(this.readerDb);
+    this.blobReader = new SqliteBlobReader(this.readerDb);
+    const blobWriter = new SqliteBlobWriter(this.writer);
     this.tx = {
       readCurrent: (t, id) => writerReads.readCurrent(t, id),
       readVersion: (t, id, v) => writerReads.readVersion(t, id, v),
       history: (q) => writerReads.history(q),
       search: (q) => writerReads.search(q),
-      writeVersion: async (w: VersionWrite) => {
+      writeVersion: async (original: VersionWrite) => {
+        const { write: w, bytes } = splitBinaryData(original);
+        const previous =
+          !bytes && w.resourceType === BINARY
+            ? await writerReads.readVersion(BINARY, w.id, w.versionId - 1)
+            : undefined;
         rowWriter.write(w);
+        if (bytes) blobWriter.write(w.id, w.versionId, bytes);
+        else if (keepsPreviousContent(w, previous)) blobWriter.carryOver(w.id, w.versionId - 1, w.versionId);
         if (this.cache) this.touched.push(w);
       },
       appendAudit: async (records: AuditRecord[]) => auditAppender.append(records),
+      writeBinaryData: async (id, versionId, bytes) => blobWriter.write(id, versionId, bytes),
     };
     const cacheBytes = options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES;
     this.cache = cacheBytes > 0 ? new CurrentVersionCache(this.writer, cacheBytes) : undefined;
@@ -182,9 +206,12 @@ export class SqliteStore implements ResourceStore {
     const store = new SqliteStore(file, options);
     const workers = options.searchWorkers ?? 0;
     const [pool] = await Promise.all([
-      workers > 0 ? SearchPool.start(file, { size: workers, timeoutMs: options.searchTimeoutMs ?? 10_000 }) : undefined,
+      workers > 0
+        ? SearchPool.start(file, { size: workers, key: store.key, timeoutMs: options.searchTimeoutMs ?? 10_000 })
+        : undefined,
       store.startCheckpointer({
         file,
+        key: store.key,
         intervalMs: options.checkpointIntervalMs ?? 100,
         walLimitBytes: store.walLimitBytes,
       }),
@@ -249,6 +276,10 @@ export class SqliteStore implements ResourceStore {
 
   auditRecords(after?: number): AsyncIterable<StoredAuditRecord> {
     return this.auditReader.records(after);
+  }
+
+  async readBinaryData(id: string, versionId: number): Promise<Buffer | undefined> {
+    return this.blobReader.read(id, versionId);
   }
 
   /**
@@ -316,8 +347,14 @@ export class SqliteStore implements ResourceStore {
     this.writer.close();
   }
 
+  /** The search workers' load (MonitoredStore); undefined when searches run on the event loop. */
+  searchWorkerLoad() {
+    return this.searchPool?.load();
+  }
+
   private holdWrites(): Promise<void> {
     this.held = true;
+    this.heldSince = performance.now();
     return this.flushing || this.syncing > 0
       ? new Promise((resolve) => this.idleWaiters.push(resolve))
       : Promise.resolve();
@@ -325,6 +362,7 @@ export class SqliteStore implements ResourceStore {
 
   private releaseWrites(): void {
     this.held = false;
+    this.timings?.checkpointHeld((performance.now() - this.heldSince) / 1000);
     if (this.queue.length > 0) this.scheduleFlush();
   }
 
@@ -337,6 +375,7 @@ export class SqliteStore implements ResourceStore {
   private async flush(): Promise<void> {
     const group = this.queue.splice(0, MAX_GROUP);
     const { control } = this;
+    const began = this.timings ? performance.now() : 0;
     try {
       control.begin.run();
     } catch (error) {
@@ -368,6 +407,7 @@ export class SqliteStore implements ResourceStore {
       return;
     }
     this.forgetTouched();
+    this.timings?.committed((performance.now() - began) / 1000, group.length);
     if (this.walFd === undefined) {
       this.settle(settled);
       return;
@@ -386,8 +426,10 @@ export class SqliteStore implements ResourceStore {
     // follow these in the WAL, and its own sync, issued later, covers both.
     this.syncing++;
     this.afterFlush();
+    const syncStarted = this.timings ? performance.now() : 0;
     fs.fdatasync(this.walFd, (error) => {
       this.syncing--;
+      this.timings?.walSynced((performance.now() - syncStarted) / 1000);
       for (const s of atSync) (error || !s.ok ? s.item.reject : s.item.resolve)(error ?? s.value);
       this.goOn();
     });

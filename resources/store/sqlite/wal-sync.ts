@@ -2,7 +2,8 @@
 // acknowledges only after `durable()`, an fdatasync of the WAL on libuv's thread pool, so the event loop
 // never stalls on the disk and writers waiting together share one sync.
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3-multiple-ciphers';
+import { openDatabase } from './open-database';
 
 export class WalSync {
   private readonly fd: number;
@@ -40,19 +41,19 @@ export class WalSync {
 }
 
 /**
- * Opens a small SQLite file of its own (auth records, HL7 messages) for WalSync durability: WAL mode,
- * synchronous=NORMAL, a busy timeout for the command line writing the same file, the schema, and every
- * statement prepared once.
+ * Opens a small SQLite file of its own (auth records, HL7 messages) for WalSync durability: encrypted with `key`
+ * when there is one, WAL mode, synchronous=NORMAL, a busy timeout for the command line writing the same file, the
+ * schema, and every statement prepared once.
  */
 export function openWalDatabase<S extends Record<string, string>>(
   file: string,
   schema: string,
   statements: S,
+  key: string | undefined,
 ): { db: Database.Database; wal: WalSync; sql: { [K in keyof S]: Database.Statement } } {
-  const db = new Database(file);
+  const db = openDatabase(file, { key });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
   db.exec(schema);
   const sql = Object.fromEntries(Object.entries(statements).map(([name, text]) => [name, db.prepare(text)]));
   return { db, wal: new WalSync(file), sql: sql as { [K in keyof S]: Database.Statement } };

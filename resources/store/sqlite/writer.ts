@@ -4,7 +4,7 @@
 // An update keeps the index rows that did not change and touches only the others. Most updates change one
 // or two of a resource's dozen entries, and every deleted or inserted row dirties a random page of its value
 // index, which the COMMIT writes to the WAL and the checkpoint copies again.
-import type Database from 'better-sqlite3';
+import type Database from 'better-sqlite3-multiple-ciphers';
 import type { IndexEntry } from '../../search/index-entry';
 import type { VersionWrite } from '../port';
 import type { DateSpans } from './date-spans';

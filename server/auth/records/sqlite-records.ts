@@ -2,7 +2,8 @@
 // commit and checkpointer stay as they are; the admin command line opens the same file while the server runs.
 // A write is acknowledged once the WAL is fdatasynced, on libuv's thread pool as the resource store does it,
 // so a token request never stalls the event loop on the disk, and writes waiting together share one sync.
-import type Database from 'better-sqlite3';
+import type Database from 'better-sqlite3-multiple-ciphers';
+import { dataKey } from '../../../resources/store/sqlite/data-key';
 import { WalSync, openWalDatabase } from '../../../resources/store/sqlite/wal-sync';
 import type { AuthRecord, AuthRecords, Consumed } from './port';
 
@@ -42,9 +43,10 @@ export class SqliteAuthRecords implements AuthRecords {
   private readonly wal: WalSync;
   private closing?: Promise<void>;
 
-  constructor(file: string) {
+  /** `key` absent or undefined: HMS_DATA_KEY, which the entry point set (data-key.ts). */
+  constructor(file: string, key: string | undefined = dataKey()) {
     // COMMIT does not sync; durable() does, off the event loop, before a write is acknowledged.
-    ({ db: this.db, wal: this.wal, sql: this.sql } = openWalDatabase(file, SCHEMA, SQL));
+    ({ db: this.db, wal: this.wal, sql: this.sql } = openWalDatabase(file, SCHEMA, SQL, key));
   }
 
   async insert<T>(kind: string, record: AuthRecord<T>): Promise<boolean> {

@@ -3,11 +3,13 @@ import type { BenchSuite } from '../suite';
 import { crudSuite } from './crud';
 import { hl7Suite } from './hl7';
 import { searchSuite } from './search';
+import { soakSuite } from './soak';
 
 export const SUITES: Record<string, BenchSuite> = {
   [crudSuite.name]: crudSuite,
   [searchSuite.name]: searchSuite,
   [hl7Suite.name]: hl7Suite,
+  [soakSuite.name]: soakSuite,
 };
 
 export const DEFAULT_SUITE = crudSuite.name;

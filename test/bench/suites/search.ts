@@ -2,7 +2,7 @@
 // (token, reference, date, string, two-parameter, chained, _include, _revinclude, _summary=count, paging
 // through 1,000 results) over N keep-alive connections, the bare-HTTP ceiling for a search-sized body, and
 // the size of the search index relative to the JSON it indexes.
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';

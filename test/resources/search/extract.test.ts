@@ -313,8 +313,10 @@ describe('extractIndexEntries edge cases', () => {
       status: 'completed',
       questionnaire: 'http://hms.example/Questionnaire/intake|3',
     };
+    // Without the version for any-version searches, and as written for `questionnaire=...|3`.
     expect(entriesOf(response, 'questionnaire')).toEqual([
       reference({ param: 'questionnaire', url: 'http://hms.example/Questionnaire/intake' }),
+      reference({ param: 'questionnaire', url: 'http://hms.example/Questionnaire/intake|3' }),
     ]);
     const document: Bundle = {
       resourceType: 'Bundle',

@@ -92,7 +92,9 @@ test('limits and errors', () => {
   expect(() => parse('Observation', 'a.b.c.d.e', 'x')).toThrow(/at most 3/);
   expect(() => parse('Observation', 'code-value-quantity', '8480-6')).toThrow(/2 components/);
   expect(() => parse('Observation', 'subject:Patient.name:nonsense', 'x')).toThrow(/nonsense/);
-  expect(parse('Observation', 'subject:Patient.name:nonsense', 'x', false).unknown).toHaveLength(1);
+  // An unsupported modifier is refused in lenient mode too (R4 search.html#modifiers); unknown parameters are not.
+  expect(() => parse('Observation', 'subject:Patient.name:nonsense', 'x', false)).toThrow(/modifier :nonsense/);
+  expect(parse('Observation', 'subject:Patient.nonsense', 'x', false).unknown).toHaveLength(1);
   // :contains takes at most 64 characters on every store, strict or not (MongoDB matches stored suffixes).
   expect(conditions('Patient', 'name:contains', 'é'.repeat(64))).toHaveLength(1);
   expect(() => parse('Patient', 'name:contains', 'x'.repeat(65), false)).toThrow(/at most 64 characters/);
@@ -125,4 +127,55 @@ test('numbers and quantities: lt, le, gt and ge compare with the exact value; eq
   const date = (conditions('Observation', 'date', 'lt2025-06-01')[0] as { values: { low: number; high: number }[] })
     .values[0];
   expect(date.high - date.low).toBe(86_399_999);
+});
+
+test('_list is the reverse chain of List.item from the named Lists', () => {
+  expect(conditions('Patient', '_list', 'a,b')).toEqual([
+    { kind: 'has', sourceType: 'List', param: 'item', condition: { kind: 'id', ids: ['a', 'b'] } },
+  ]);
+  expect(() => parse('Patient', '_list', '$current-allergies', false)).toThrow(/not a List id/);
+  expect(() => parse('Patient', '_list:x', 'a', false)).toThrow(/modifier :x/);
+});
+
+test('near: a point and a radius in km per value', () => {
+  expect(conditions('Location', 'near', '52.5|4.9|2|mi,0|0')).toEqual([
+    {
+      kind: 'near',
+      param: 'near',
+      values: [
+        { latitude: 52.5, longitude: 4.9, distanceKm: 2 * 1.609344 },
+        { latitude: 0, longitude: 0, distanceKm: 10 },
+      ],
+    },
+  ]);
+  expect(conditions('Location', 'near', '-1.5|+2|500|m')[0]).toMatchObject({
+    values: [{ latitude: -1.5, longitude: 2, distanceKm: 0.5 }],
+  });
+  expect(() => parse('Location', 'near', '1|2||km|')).toThrow(/two to four parts/);
+  expect(conditions('Location', 'near', '1|2||km')[0]).toMatchObject({ values: [{ distanceKm: 10 }] });
+  // Other special parameters (custom ones: R4 defines only near) cannot be searched: ignored leniently.
+  const custom = SearchParameterRegistry.withBaseParameters();
+  custom.addSearchParameter({
+    resourceType: 'SearchParameter',
+    url: 'http://example.org/SearchParameter/fuzzy',
+    name: 'fuzzy',
+    status: 'active',
+    description: 'A special parameter this server has no logic for',
+    code: 'fuzzy',
+    base: ['Patient'],
+    type: 'special',
+    expression: 'Patient.name',
+  });
+  const fuzzy = parseSearchParams(custom, ['Patient'], [['fuzzy', 'x']], { strict: false });
+  expect(fuzzy.unknown).toEqual([{ name: 'fuzzy', reason: 'special parameters are not supported yet' }]);
+});
+
+test('canonical references keep their version; :below asks for the versions under it', () => {
+  expect(conditions('QuestionnaireResponse', 'questionnaire', 'http://x/q|2')).toEqual([
+    { kind: 'reference', param: 'questionnaire', values: [{ url: 'http://x/q|2' }] },
+  ]);
+  expect(conditions('QuestionnaireResponse', 'questionnaire:below', 'http://x/q|2')).toEqual([
+    { kind: 'reference', param: 'questionnaire', values: [{ url: 'http://x/q|2', below: true }] },
+  ]);
+  expect(() => parse('QuestionnaireResponse', 'questionnaire:below', 'Questionnaire/1')).toThrow(/canonical URL/);
 });

@@ -47,10 +47,27 @@ describe('_include and _revinclude', () => {
     ['_include', 'Observation:subject:Medication', /cannot refer to Medication/],
     ['_include', 'Observation', /not of the form/],
     ['_include', 'Observation:subject:Patient:x', /not of the form/],
-    ['_include:bogus', 'Observation:subject', /modifier :bogus/],
-    ['_summary:x', 'true', /modifier :x/],
   ])('%s=%s is reported', (name, value, reason) => {
     expect(apply(name, value).problem).toMatch(reason);
+  });
+
+  // R4 search.html#modifiers: an unsupported modifier is refused (400), in lenient mode too.
+  test.each([
+    ['_include:bogus', 'Observation:subject'],
+    ['_revinclude:x', 'Provenance:target'],
+    ['_summary:x', 'true'],
+    ['_elements:exact', 'id'],
+  ])('%s=%s is a 400', (name, value) => {
+    const error = (() => {
+      try {
+        apply(name, value);
+      } catch (err) {
+        return err as FhirError;
+      }
+    })();
+    expect(error).toBeInstanceOf(FhirError);
+    expect(error?.status).toBe(400);
+    expect(error?.message).toMatch(/modifier :\w+ is not supported/);
   });
 });
 

@@ -3,7 +3,7 @@
 // verification; and the SQLite `versions` walk.
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import type { Resource } from '@medplum/fhirtypes';
 import { extractIndexEntries } from '../../../resources/search/extract';
 import { SearchParameterRegistry } from '../../../resources/search/registry';
@@ -26,6 +26,7 @@ import type { AuditQuery, AuditRecord } from '../../../resources/audit/record';
 import type { SearchQuery } from '../../../resources/search/query';
 import { MongoStore } from '../../../resources/store/mongo/mongo-store';
 import { SqliteStore } from '../../../resources/store/sqlite/sqlite-store';
+import { MemoryBucket } from '../../support/memory-bucket';
 import { MingoDatabase } from '../../support/mingo-database';
 import { tempDir } from '../../support/app';
 import { GENESIS_HASH } from '../../../resources/audit/chain';
@@ -216,6 +217,27 @@ describe('migrateStore', () => {
     expect(await found(mongo, byIdentifier('p1-v4'))).toEqual(['p1']);
     expect(await found(mongo, byIdentifier('p1-v1'))).toEqual([]);
     expect(await migrateStore(source, mongo, { entriesFor })).toMatchObject({ copied: 0, match: true });
+    await mongo.close();
+  });
+
+  test("a Binary's bytes of every version go along, SQLite to MongoDB (on mingo) and back", async () => {
+    const pdf = (n: number) => Buffer.from(`%PDF-1.7 consent form, version ${n}`);
+    for (const n of [1, 2]) {
+      await source.transaction(async (tx) => {
+        clock += 1000;
+        const json = JSON.stringify({ resourceType: 'Binary', id: 'b1', contentType: 'application/pdf' });
+        const write = { resourceType: 'Binary', id: 'b1', versionId: n, lastUpdated: clock, deleted: false, json };
+        await tx.writeVersion({ ...write, method: n === 1 ? 'POST' : 'PUT', index: [] });
+        await tx.writeBinaryData!('b1', n, pdf(n));
+      });
+    }
+    const mongo = new MongoStore(new MingoDatabase(), new MemoryBucket());
+    expect(await migrateStore(source, mongo, { entriesFor })).toMatchObject({ copied: 2, match: true });
+    expect(await migrateStore(mongo, target, { entriesFor })).toMatchObject({ copied: 2, match: true });
+    for (const n of [1, 2]) {
+      expect(await mongo.readBinaryData!('b1', n)).toEqual(pdf(n));
+      expect(await target.readBinaryData!('b1', n)).toEqual(pdf(n));
+    }
     await mongo.close();
   });
 

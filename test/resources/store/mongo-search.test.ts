@@ -6,7 +6,8 @@ import path from 'node:path';
 import { Aggregator, Query } from 'mingo';
 import { FhirError } from '../../../resources/errors';
 import { MAX_INSTANT, type IndexEntry } from '../../../resources/search/index-entry';
-import { parseCompositeValues, parseConditionValues } from '../../../resources/search/parse-values';
+import { parseCompositeValues, parseConditionValues, parseNearValues } from '../../../resources/search/parse-values';
+import { positionEntries } from '../../../resources/search/types/position';
 import type { Condition, SearchQuery } from '../../../resources/search/query';
 import { dateRange } from '../../../resources/search/types/date';
 import { normalizeString } from '../../../resources/search/types/string';
@@ -79,14 +80,19 @@ const only = (stage: PipelineStage) => {
 
 /** Operators the compiler may emit: each checked below or in mingo's own suite to behave as MongoDB's. */
 const OPERATORS = new Set(
-  '$and $or $nor $in $nin $gt $gte $lt $lte $elemMatch $ifNull $min $max $switch $literal'.split(' '),
+  (
+    '$and $or $nor $in $nin $gt $gte $lt $lte $elemMatch $ifNull $min $max $switch $literal ' +
+    // Location near's distance (search-near.ts)
+    '$expr $anyElementTrue $map $filter $eq $arrayElemAt $indexOfArray $add $subtract $multiply $divide $pow $sin ' +
+    '$cos $asin $sqrt $degreesToRadians'
+  ).split(' '),
 );
 /** Our field names: documents.ts fields, entry fields, computed sort keys, stage names. */
 const FIELDS = new Set(
   (
     '_id type id deleted lastUpdated order index composites sort param group parts value exact suffixes system ' +
     'code text typeSystem typeCode low high unit targetType targetId url identifierSystem identifierValue target ' +
-    'branches case then default'
+    'branches case then default input as in cond'
   ).split(' '),
 );
 
@@ -298,8 +304,48 @@ function dataset(): VersionWrite[] {
     write('Observation', 'obs-7', [
       { type: 'date', param: 'date', low: Date.UTC(2025, 0, 15), high: Date.UTC(2025, 1, 11) - 1 },
     ]),
+    write('Location', 'loc-amsterdam', [...position(52.3676, 4.9041), name('Amsterdam')]),
+    write('Location', 'loc-utrecht', [...position(52.0907, 5.1214), token('code', LOINC, 'x')]),
+    write('Location', 'loc-corner', position(52.6676, 5.4041)),
+    write('Location', 'loc-london', position(51.5074, -0.1278)),
+    write('Location', 'loc-suva', position(-18.1416, 178.4419)),
+    write('Location', 'loc-taveuni', position(-16.85, -179.95)),
+    write('Location', 'loc-pole', position(89.9, 0)),
+    write('Location', 'loc-nowhere', [name('Nowhere')]),
+    write('Questionnaire', 'q-10', canonicalResource(INTAKE, '1.0')),
+    write('Questionnaire', 'q-11', canonicalResource(INTAKE, '1.1')),
+    write('Questionnaire', 'q-100', canonicalResource(INTAKE, '10.0')),
+    write('Questionnaire', 'q-none', canonicalResource(INTAKE)),
+    write('QuestionnaireResponse', 'qr-10', canonicalReference(`${INTAKE}|1.0`)),
+    write('QuestionnaireResponse', 'qr-11', canonicalReference(`${INTAKE}|1.1`)),
+    write('QuestionnaireResponse', 'qr-100', canonicalReference(`${INTAKE}|10.0`)),
+    write('QuestionnaireResponse', 'qr-none', canonicalReference(INTAKE)),
+    write('List', 'list-a', [
+      reference('item', 'Patient/pat-anna'),
+      reference('item', 'Patient/pat-bob'),
+      reference('item', 'Observation/obs-1'),
+    ]),
+    write('List', 'list-gone', [reference('item', 'Patient/pat-cara')]),
+    deletion('List', 'list-gone', 2),
   ];
 }
+
+const INTAKE = 'http://acme.org/fhir/Questionnaire/intake';
+
+/** A Location.position's entries, as extraction makes them. */
+const position = (latitude: number, longitude: number): IndexEntry[] =>
+  positionEntries({ type: 'BackboneElement', data: { latitude, longitude } }, 'near');
+
+/** A canonical resource's `url` entries: the URL, and `url|version` when it has a version (canonical-versions.ts). */
+const canonicalResource = (url: string, version?: string): IndexEntry[] =>
+  version ? [uri('url', url), uri('url', `${url}|${version}`), token('version', null, version)] : [uri('url', url)];
+
+/** A canonical reference's entries: its URL without the version, and with it (types/reference.ts). */
+const canonicalReference = (canonical: string): IndexEntry[] => {
+  const unversioned = canonical.split('|')[0];
+  const entries = [reference('questionnaire', null, { url: unversioned })];
+  return canonical === unversioned ? entries : [...entries, reference('questionnaire', null, { url: canonical })];
+};
 
 /** The `resources` documents after the writes; `order` follows creation like SQLite's row id. */
 function documentsOf(writes: VersionWrite[]): ResourceDocument[] {
@@ -327,6 +373,10 @@ function composite(code: string, value: string): Condition {
   if (typeof parsed === 'string') throw new Error(parsed);
   return parsed;
 }
+
+const near = (value: string): Condition => parseNearValues('near', value.split(','), 'near');
+const AMSTERDAM = '52.3676|4.9041';
+const listed = (...ids: string[]): Condition => has('List', 'item', { kind: 'id', ids });
 
 const chain = (param: string, targetTypes: string[], inner: Condition): Condition => ({
   kind: 'chain',
@@ -377,6 +427,59 @@ function q(types: string | string[], conditions: Condition[] = [], extra: Partia
 
 /** Name, query, and the ids of its first page (in order): the differential check must not pass on nothing. */
 const TABLE: [string, SearchQuery, string[]][] = [
+  ['near 10 km', q('Location', [near(`${AMSTERDAM}|10`)]), ['loc-amsterdam']],
+  ['near 40 km: not the box corner', q('Location', [near(`${AMSTERDAM}|40`)]), ['loc-amsterdam', 'loc-utrecht']],
+  ['near 50 km', q('Location', [near(`${AMSTERDAM}|50|km`)]), ['loc-amsterdam', 'loc-utrecht', 'loc-corner']],
+  [
+    'near 400 km',
+    q('Location', [near(`${AMSTERDAM}|400000|m`)]),
+    ['loc-amsterdam', 'loc-utrecht', 'loc-corner', 'loc-london'],
+  ],
+  ['near, across the antimeridian', q('Location', [near('-17.5|179.9|300')]), ['loc-suva', 'loc-taveuni']],
+  ['near a pole', q('Location', [near('89.5|120|100')]), ['loc-pole']],
+  ['near, two points', q('Location', [near(`${AMSTERDAM}|1,-18.14|178.44|5`)]), ['loc-amsterdam', 'loc-suva']],
+  [
+    'near with another condition',
+    q('Location', [near(`${AMSTERDAM}|40`), condition('token', 'code', 'x')]),
+    ['loc-utrecht'],
+  ],
+  [
+    'near, sorted by name',
+    q('Location', [near(`${AMSTERDAM}|40`)], { sort: sort('-name') }),
+    ['loc-amsterdam', 'loc-utrecht'],
+  ],
+  ['uri with a version', q('Questionnaire', [condition('uri', 'url', `${INTAKE}|1.0`)]), ['q-10']],
+  ['uri without a version', q('Questionnaire', [condition('uri', 'url', INTAKE)]), ['q-10', 'q-11', 'q-100', 'q-none']],
+  ['uri :below a version', q('Questionnaire', [condition('uri', 'url', `${INTAKE}|1`, 'below')]), ['q-10', 'q-11']],
+  [
+    'uri :below a version or a URL',
+    q('Questionnaire', [condition('uri', 'url', `${INTAKE}|1.1,${INTAKE}`, 'below')]),
+    ['q-10', 'q-11', 'q-100', 'q-none'],
+  ],
+  [
+    'canonical reference with a version',
+    q('QuestionnaireResponse', [condition('reference', 'questionnaire', `${INTAKE}|1.1`)]),
+    ['qr-11'],
+  ],
+  [
+    'canonical reference without a version',
+    q('QuestionnaireResponse', [condition('reference', 'questionnaire', INTAKE)]),
+    ['qr-10', 'qr-11', 'qr-100', 'qr-none'],
+  ],
+  [
+    'canonical reference :below a version',
+    q('QuestionnaireResponse', [condition('reference', 'questionnaire', `${INTAKE}|1`, 'below')]),
+    ['qr-10', 'qr-11'],
+  ],
+  [
+    'canonical reference :below the URL',
+    q('QuestionnaireResponse', [condition('reference', 'questionnaire', INTAKE, 'below')]),
+    ['qr-10', 'qr-11', 'qr-100', 'qr-none'],
+  ],
+  ['_list', q('Patient', [listed('list-a')]), ['pat-anna', 'pat-bob']],
+  ['_list of another type', q('Observation', [listed('list-a')]), ['obs-1']],
+  ['_list with another condition', q('Patient', [listed('list-a'), condition('token', 'gender', 'male')]), ['pat-bob']],
+  ['_list deleted or unknown', q('Patient', [listed('list-gone', 'list-none')]), []],
   [
     'every patient, creation order',
     q('Patient'),

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { SqliteStore } from '../../../resources/store/sqlite/sqlite-store';
 import { openStore, StoreConfigError, SQLITE_FILE_NAME } from '../../../resources/store';
 import { tempDir } from '../../support/app';

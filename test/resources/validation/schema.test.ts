@@ -33,8 +33,8 @@ test('formats are named after the FHIR type, also for inline choice patterns', (
     }),
   );
   expect(issues.map((i) => [i.expression?.[0], i.diagnostics?.split(':')[0]]).sort()).toEqual([
-    ['Observation.effectiveInstant', 'Invalid instant format'],
-    ['Observation.extension[0].valueUuid', 'Invalid uuid format'],
+    ['Observation.effective', 'Invalid instant format'],
+    ['Observation.extension[0].value', 'Invalid uuid format'],
     ['Observation.issued', 'Invalid instant format'],
   ]);
 });

@@ -14,7 +14,7 @@ test('GET /fhir/metadata describes an R4 JSON server with every interaction impl
   expect(cs.fhirVersion).toBe('4.0.1');
   expect(cs.format).toContain('application/fhir+json');
   expect(cs.format).not.toContain('xml');
-  expect(cs.patchFormat).toEqual(['application/json-patch+json']);
+  expect(cs.patchFormat).toEqual(['application/json-patch+json', 'application/fhir+json']);
   const rest = cs.rest[0];
   expect(rest.documentation).toMatch(/handling=strict/);
   expect(rest.interaction.map((i: { code: string }) => i.code).sort()).toEqual([

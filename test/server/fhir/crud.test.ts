@@ -184,8 +184,8 @@ describe('delete', () => {
     expect(revived.body.meta.versionId).toBe('3');
   });
 
-  test('deleting an unknown resource is 404; a stale If-Match is 412', async () => {
-    expect((await t.api().delete('/fhir/Patient/not-there')).status).toBe(404);
+  test('deleting an unknown resource is 204 (idempotent); a stale If-Match is 412', async () => {
+    expect((await t.api().delete('/fhir/Patient/not-there')).status).toBe(204);
     const created = await createPatient();
     expect((await t.api().delete(`/fhir/Patient/${created.id}`).set('If-Match', 'W/"7"')).status).toBe(412);
     expect((await t.api().delete(`/fhir/Patient/${created.id}`).set('If-Match', 'W/"1"')).status).toBe(204);

@@ -86,9 +86,11 @@ test('a malformed composite value is a 400', async () => {
   }
 });
 
-test('modifiers on a composite are ignored leniently and rejected under handling=strict', async () => {
-  expect(await found('component-code-value-quantity:missing=true')).toEqual(['bp-high', 'bp-normal', 'hr']);
-  expect((await get('component-code-value-quantity:exact=8480-6$120', true)).status).toBe(400);
+test('modifiers on a composite, :missing included, are a 400 in both modes (R4 search.html#modifiers)', async () => {
+  for (const strict of [false, true]) {
+    expect((await get('component-code-value-quantity:missing=true', strict)).status).toBe(400);
+    expect((await get('component-code-value-quantity:exact=8480-6$120', strict)).status).toBe(400);
+  }
 });
 
 describe('combo- parameters, read from the entries of their members (no entries of their own)', () => {

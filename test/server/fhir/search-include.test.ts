@@ -134,8 +134,14 @@ describe('unknown include parameters', () => {
     }
     const rev = await search(`/fhir/Patient?_id=${id.p1}&_revinclude=Observation:code`);
     expect(rev.entry?.map((e) => e.search.mode)).toEqual(['match', 'outcome']);
-    const modifier = await search(`/fhir/Patient?_id=${id.p1}&_include:bogus=Patient:organization`);
-    expect(modifier.entry?.map((e) => e.search.mode)).toEqual(['match', 'outcome']);
+  });
+
+  test('an unsupported modifier or an empty value is a 400, lenient or not', async () => {
+    for (const query of ['_include:bogus=Patient:organization', '_include=', '_revinclude=']) {
+      const res = await t.api().get(`/fhir/Patient?_id=${id.p1}&${query}`).set('Prefer', 'handling=lenient');
+      expect(res.status).toBe(400);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+    }
   });
 
   test('strict: 400', async () => {

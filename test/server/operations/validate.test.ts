@@ -93,3 +93,67 @@ test('resources claiming a known profile are checked on write', async () => {
     .send(patient({ meta: { profile: ['http://example.org/StructureDefinition/unknown'] } }));
   expect(unknown.status).toBe(201);
 });
+
+test('impossible dates, 64-bit integers, id-only elements and mistyped R4 extensions are refused on write', async () => {
+  const ownPrefix = 'http://hl7.org/fhir/StructureDefinition/humanname-own-prefix';
+  const cases: [Record<string, unknown>, string][] = [
+    [{ birthDate: '2023-02-29' }, 'Patient.birthDate'],
+    [{ multipleBirthInteger: 4294967296 }, 'Patient.multipleBirth'],
+    [{ gender: undefined, _gender: { id: 'g1' } }, 'Patient.gender'],
+    [
+      { name: [{ family: 'Beethoven', _family: { extension: [{ url: ownPrefix, valueCode: 'van' }] } }] },
+      'Patient.name[0].family.extension[0].value',
+    ],
+  ];
+  for (const [extra, expression] of cases) {
+    const res = await t.api().post('/fhir/Patient').set('Content-Type', FHIR_JSON).send(patient(extra));
+    expect([expression, res.status]).toEqual([expression, 400]);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+    expect(res.body.issue).toEqual([expect.objectContaining({ severity: 'error', expression: [expression] })]);
+  }
+  expect(
+    (
+      await t
+        .api()
+        .post('/fhir/Patient')
+        .set('Content-Type', FHIR_JSON)
+        .send(patient({ birthDate: '2024-02-29' }))
+    ).status,
+  ).toBe(201);
+});
+
+test('issue locations are FHIRPath: a choice element by its name, a primitive extension at its primitive', async () => {
+  const body = {
+    resourceType: 'Parameters',
+    parameter: [
+      {
+        name: 'resource',
+        resource: {
+          resourceType: 'Observation',
+          status: 'final',
+          code: { text: 'x' },
+          valueBoolean: 'yes',
+          _status: { extension: [] },
+        },
+      },
+    ],
+  };
+  const res = await t.api().post('/fhir/Observation/$validate').set('Content-Type', FHIR_JSON).send(body);
+  expect(res.status).toBe(200);
+  const expressions = res.body.issue.map((i: { expression: string[] }) => i.expression[0]).sort();
+  expect(expressions).toEqual(['Observation.status.extension', 'Observation.value']);
+  const direct = await t
+    .api()
+    .post('/fhir/Parameters/$validate')
+    .set('Content-Type', FHIR_JSON)
+    .send({
+      resourceType: 'Parameters',
+      parameter: [
+        {
+          name: 'resource',
+          resource: { resourceType: 'Parameters', parameter: [{ name: 'flag', valueBoolean: 'yes' }] },
+        },
+      ],
+    });
+  expect(direct.body.issue[0].expression).toEqual(['Parameters.parameter[0].value']);
+});

@@ -109,8 +109,12 @@ describe('referenceEntries', () => {
     expect(convert(12)).toEqual([]);
   });
 
-  it('a canonical: its URL without the version', () => {
+  it('a canonical: its URL without the version, and with it when it has one', () => {
     expect(convert('http://example.org/Questionnaire/q1|2.0', 'canonical')).toEqual([
+      entry({ url: 'http://example.org/Questionnaire/q1' }),
+      entry({ url: 'http://example.org/Questionnaire/q1|2.0' }),
+    ]);
+    expect(convert('http://example.org/Questionnaire/q1', 'canonical')).toEqual([
       entry({ url: 'http://example.org/Questionnaire/q1' }),
     ]);
     expect(convert('|1.0', 'canonical')).toEqual([]);
