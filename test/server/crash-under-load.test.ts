@@ -6,9 +6,9 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
-import { ChildServer, findFreePort } from '../bench/server-process';
+import { findFreePort, type ChildServer } from '../bench/server-process';
 import { tempDir } from '../support/app';
-import { HOST, MAIN } from '../support/child-server';
+import { HOST, MAIN, startMainServer } from '../support/child-server';
 import { processToken } from '../support/process-token';
 import { SQLITE_FILE_NAME } from '../../resources/store';
 
@@ -38,28 +38,12 @@ interface Ledger {
   txAcked: Set<string>;
 }
 
-/**
- * The compiled server on DATA_DIR with synced writes, as test/support/child-server.ts starts it, with a start timeout
- * long enough for a machine loaded by other work (eleven starts in a row).
- */
+/** The server with a start timeout long enough for a loaded machine (eleven starts in a row). */
 function startServer(dataDir: string, port: number): Promise<ChildServer> {
-  return ChildServer.start({
-    script: MAIN,
-    host: HOST,
-    port,
-    env: {
-      PORT: String(port),
-      HOST,
-      DATA_DIR: dataDir,
-      HL7_MLLP_PORT: 'off',
-      SQLITE_SYNCHRONOUS: 'FULL',
-      LOG_LEVEL: 'warn',
-      // Writes are what is killed here; search workers would only lengthen each of the eleven starts.
-      SEARCH_WORKERS: '0',
-      RATE_LIMIT_PER_MINUTE: '0',
-      RATE_LIMIT_CLIENT_PER_MINUTE: '0',
-    },
-    readyPath: '/fhir/metadata',
+  return startMainServer(dataDir, port, {
+    mllpPort: 'off',
+    // Writes are what is killed here; search workers would only lengthen each of the eleven starts.
+    env: { SEARCH_WORKERS: '0' },
     startTimeoutMs: 180_000,
   });
 }

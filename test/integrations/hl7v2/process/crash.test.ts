@@ -136,7 +136,7 @@ test('every acknowledged HL7 message survives kill -9 and is applied exactly onc
   let mllpPort = await findFreePort(HOST);
   while (mllpPort === port) mllpPort = await findFreePort(HOST); // two probes in a row may get the same port
   origin = `http://${HOST}:${port}`;
-  let server = await startMainServer(dataDir, port, mllpPort);
+  let server = await startMainServer(dataDir, port, { mllpPort });
   try {
     authorization = `Bearer ${await processToken(dataDir, `${origin}/fhir`)}`;
     const stream: Stream = { next: 0, attempted: new Set(), acked: new Set(), refused: [] };
@@ -155,7 +155,7 @@ test('every acknowledged HL7 message survives kill -9 and is applied exactly onc
     const unacked = [...stream.attempted].filter((i) => !stream.acked.has(i));
     expect(unacked.length).toBeGreaterThan(0); // killed mid-stream, with sends in flight
 
-    server = await startMainServer(dataDir, port, mllpPort);
+    server = await startMainServer(dataDir, port, { mllpPort });
     // Everything stored before the kill is applied by the restarted bridge on its own, before any resend.
     const afterRestart = await drained('after the restart');
     // More than the acknowledged ones: the lossy sender's, stored but unacknowledged, must be deduplicated below.
