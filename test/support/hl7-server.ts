@@ -1,7 +1,6 @@
 // The real server in-process with its HL7 bridge on free ports (HTTP and MLLP): messages go over a real
 // socket, results are read back through the FHIR API with a full-access token.
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { loadConfig } from '../../server/config';
 import { createLogger } from '../../server/log';
 import { startServer, type RunningServer } from '../../server/main';
@@ -9,6 +8,7 @@ import { encodeFrame } from '../../integrations/hl7v2/mllp/framer';
 import { MllpClient } from '../../integrations/hl7v2/mllp/client';
 import type { Hl7Bridge } from '../../integrations/hl7v2/bridge';
 import { tempDir } from './app';
+import { findFreePort } from './ports';
 import { SYSTEM_SCOPE, backendKey, clientCredentialsForm, registerBackendClient } from './tokens';
 
 export interface Hl7TestServer {
@@ -28,7 +28,7 @@ export async function startHl7Server(
   env: Record<string, string> = {},
   dataDir = tempDir('hms-hl7-'),
 ): Promise<Hl7TestServer> {
-  const port = await freePort();
+  const port = await findFreePort();
   const config = loadConfig({
     PORT: String(port),
     HL7_MLLP_PORT: '0',
@@ -88,17 +88,6 @@ export async function startHl7Server(
 }
 
 export { encodeFrame };
-
-/** A port free right now (the server's issuer URLs must name the port it listens on, so 0 will not do). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-    probe.on('error', reject);
-  });
-}
 
 /** MSA-1 and MSA-2 of an ACK, and its ERR segments. */
 export function parseAck(ack: string): { code: string; controlId: string; errors: string[]; msh: string[] } {

@@ -1,7 +1,7 @@
 // The store's side of the checkpointer worker (checkpointer.ts): starts it, holds writes when it asks so
 // that the WAL can be rewound, and stops it with a final TRUNCATE checkpoint.
 import { Worker } from 'node:worker_threads';
-import { compiledWorkerScript } from '../../worker-script';
+import { builtScript } from '../../built-script';
 import type { CheckpointerCommand, CheckpointerData, CheckpointerEvent } from './checkpointer';
 
 /** The store, as the checkpointer sees it. */
@@ -39,7 +39,7 @@ export class CheckpointerThread {
 
   /** Undefined when the compiled worker script is missing (then the writer checkpoints by itself). */
   static async start(data: CheckpointerData, store: CheckpointedStore): Promise<CheckpointerThread | undefined> {
-    const script = compiledWorkerScript(__dirname, 'resources/store/sqlite/checkpointer');
+    const script = builtScript(__dirname, 'resources/store/sqlite/checkpointer');
     if (!script) return undefined;
     const worker = new Worker(script, { workerData: data });
     await new Promise<void>((resolve, reject) => {

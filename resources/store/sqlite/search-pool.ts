@@ -5,7 +5,7 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import { FhirError, tooCostly } from '../../errors';
 import type { SearchQuery } from '../../search/query';
 import { ThreadPool, WorkerPoolError, type WorkerLoad } from '../../thread-pool';
-import { compiledWorkerScript } from '../../worker-script';
+import { builtScript } from '../../built-script';
 import type { Page, StoredVersion } from '../port';
 
 export interface SearchWorkerData {
@@ -30,7 +30,7 @@ export class SearchPool {
 
   /** Starts the workers on `file`; undefined when there is no compiled worker script (the caller searches inline). */
   static async start(file: string, options: SearchPoolOptions): Promise<SearchPool | undefined> {
-    const script = compiledWorkerScript(__dirname, 'resources/store/sqlite/search-worker');
+    const script = builtScript(__dirname, 'resources/store/sqlite/search-worker');
     if (!script) return undefined;
     const message = `The search did not finish within ${options.timeoutMs} ms: narrow it with more selective parameters`;
     const pool = await ThreadPool.start(options.size, {

@@ -3,7 +3,8 @@
 // router (a crash between commit and queueing, or a failed enqueue) is queued by the catch-up after restart.
 import type { ServiceRequest } from '@medplum/fhirtypes';
 import { FakeHl7System, eventually, segmentField } from '../../../support/fake-hl7-system';
-import { freePort, type Hl7TestServer } from '../../../support/hl7-server';
+import type { Hl7TestServer } from '../../../support/hl7-server';
+import { findFreePort } from '../../../support/ports';
 import {
   channelSettings,
   closeServer,
@@ -46,7 +47,7 @@ async function restart(): Promise<Hl7TestServer> {
 }
 
 test('orders queued while the lab is down are delivered after a restart, exactly once and in order', async () => {
-  const labPort = await freePort();
+  const labPort = await findFreePort();
   const { parties } = await serverWithChannel(labPort);
   const requests: ServiceRequest[] = [];
   for (let i = 0; i < 3; i++) requests.push(await create(server!, labOrder(parties, { note: [{ text: `#${i}` }] })));

@@ -7,7 +7,7 @@ import { loadConfig } from '../../../../server/config';
 import { createLogger } from '../../../../server/log';
 import { startServer } from '../../../../server/main';
 import { tempDir } from '../../../support/app';
-import { freePort } from '../../../support/hl7-server';
+import { findFreePort } from '../../../support/ports';
 
 const listen = (server: net.Server, port: number) =>
   new Promise<string>((resolve) => {
@@ -29,7 +29,7 @@ async function closeLeakedListeners(port: number): Promise<number> {
 test('the HTTP port in use: startServer rejects and frees the MLLP port it had opened', async () => {
   const blocker = net.createServer();
   const dataDir = tempDir('hms-hl7-startup-');
-  const mllpPort = await freePort();
+  const mllpPort = await findFreePort();
   try {
     expect(await listen(blocker, 0)).toBe('listening');
     const httpPort = (blocker.address() as net.AddressInfo).port;
