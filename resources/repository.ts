@@ -1,6 +1,12 @@
 // The only way to read or write resources. One repository per request carries the caller's AccessContext;
 // it checks input, validates, versions, indexes and writes through the store in one transaction.
-import type { OperationOutcome, OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
+import type {
+  OperationOutcome,
+  OperationOutcomeIssue,
+  Resource,
+  SearchParameter,
+  Subscription,
+} from '@medplum/fhirtypes';
 import { isUnrestricted, type AccessContext, type Permission } from './access';
 import { requirePermission, restrictionFor } from './access-policy';
 import { AccessGuard } from './access-guard';
@@ -34,14 +40,17 @@ import { emptyShaping } from './search/result-params';
 import { AccessJournal, isAudited, patientsOf, records, versionedReference, writeRecords } from './audit/trail';
 import { extractIndexEntries } from './search/extract';
 import { isResourceType } from './definitions';
+import type { JobQueue } from './jobs/queue';
+import type { CommitFeed } from './commit-feed';
+import type { EndpointPolicy } from './subscriptions/definition';
+import { endpointPolicy } from './subscriptions/endpoints';
+import type { SubscriptionState, SubscriptionStates } from './subscriptions/state';
+import { prepareSubscriptionWrite } from './subscriptions/write-check';
 
-/** Background $reindex jobs, as the repository and the server's lifecycle use them (search/reindex.ts). */
+/** Background $reindex jobs, as the repository starts them (search/reindex.ts, on the job runner). */
 export interface ReindexStarter {
-  /** Starts a job over these types (all when absent) and returns the Task reporting on it. */
-  start(repo: Repository, types?: string[]): Promise<StoredVersion>;
-  /** Marks jobs no node reports on any more as failed; how many. */
-  failAbandoned(now?: number): Promise<number>;
-  stop(): Promise<void>;
+  /** Queues a job over these types (all when absent) and returns the Task reporting on it. */
+  start(types?: string[]): Promise<StoredVersion>;
 }
 
 export interface RepositoryServices {
@@ -49,12 +58,18 @@ export interface RepositoryServices {
   registry: SearchParameterRegistry;
   /** Validation and index extraction, on worker threads in the server. */
   preparer: WritePreparer;
-  /** Background $reindex jobs (search/reindex.ts); absent where no job may run (the CLI). */
+  /** Background $reindex jobs (search/reindex.ts). */
   reindex?: ReindexStarter;
+  /** The background job runner (jobs/runner.ts): $reindex, $export and their clean-ups run on it. */
+  jobs?: JobQueue;
   /** The server's public base URL: reference search values on it stand for local references. */
   baseUrl?: string;
-  /** Told of every version a transaction wrote, once it is durable (the HL7 bridge's outbound feed). */
-  onCommit?: (versions: readonly StoredVersion[]) => void;
+  /** Told of every version a transaction wrote, once it is durable (HL7 outbound, subscriptions). */
+  commits: CommitFeed;
+  /** Hosts rest-hook Subscriptions may name; none (loopback aside) when absent. */
+  subscriptionEndpoints?: EndpointPolicy;
+  /** The running subscriptions (subscriptions/engine.ts), for `$status`. */
+  subscriptions?: SubscriptionStates;
 }
 
 export interface WriteResult {
@@ -352,7 +367,7 @@ export class Repository {
     for (const type of resourceTypes ?? []) this.checkType(type);
     if (!isUnrestricted(this.access) && !this.access.admin) throw forbidden('$reindex is for administrators');
     if (!this.services.reindex) throw badRequest('$reindex is not available here');
-    return this.services.reindex.start(this, resourceTypes);
+    return this.services.reindex.start(resourceTypes);
   }
 
   /** Validation without storing ($validate): every issue, errors and warnings. */
@@ -370,6 +385,52 @@ export class Repository {
     return this.services.preparer.validate(resource as unknown as Resource, profiles);
   }
 
+  /**
+   * What `$status` reports of a Subscription the caller may read: the engine's state while it runs it, else
+   * the stored status with no events.
+   */
+  async subscriptionStatus(id: string): Promise<{ subscription: Subscription; state: SubscriptionState }> {
+    const subscription = JSON.parse((await this.read('Subscription', id)).json as string) as Subscription;
+    const running = this.services.subscriptions?.state(id);
+    const stored: SubscriptionState = {
+      status: subscription.status,
+      eventsSinceStart: 0,
+      errors: subscription.error ? [subscription.error] : [],
+    };
+    return { subscription, state: running ?? stored };
+  }
+
+  /**
+   * A token binding websockets to these websocket-channel Subscriptions, each of which the caller may read
+   * (`$get-ws-binding-token`); with no ids, every such Subscription the caller may search.
+   */
+  async subscriptionBindingToken(ids: readonly string[]): Promise<{ token: string; expires: number; ids: string[] }> {
+    const engine = this.services.subscriptions;
+    if (!engine) throw badRequest('Subscriptions are not running here');
+    const stored =
+      ids.length > 0
+        ? await Promise.all(ids.map((id) => this.read('Subscription', id)))
+        : (
+            await this.search(
+              ['Subscription'],
+              [
+                ['type', 'websocket'],
+                ['_count', '1000'],
+              ],
+            )
+          ).page.entries;
+    const bound: string[] = [];
+    for (const version of stored) {
+      const subscription = JSON.parse(version.json as string) as Subscription;
+      if (subscription.channel?.type !== 'websocket') {
+        throw badRequest(`Subscription/${version.id} does not use the websocket channel`, 'id');
+      }
+      bound.push(version.id);
+    }
+    if (bound.length === 0) throw badRequest('No websocket Subscription to bind', 'id');
+    return { ...engine.issueBindingToken(bound), ids: bound };
+  }
+
   private get reader(): StoreReader {
     return this.tx ?? this.services.store;
   }
@@ -385,13 +446,14 @@ export class Repository {
    */
   private async committed<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     const changes: SearchParameterChange[] = [];
-    const written: StoredVersion[] | undefined = this.services.onCommit ? [] : undefined;
+    const feed = this.services.commits;
+    const written: VersionWrite[] | undefined = feed.heard ? [] : undefined;
     const result = await this.services.store.transaction((tx) => work(trackWrites(tx, changes, written)));
     for (const change of changes) {
       applySearchParameterChange(this.registry, change);
       await this.services.preparer.changeSearchParameters(change);
     }
-    if (written && written.length > 0) this.services.onCommit?.(written);
+    if (written && written.length > 0) feed.publish(written);
     return result;
   }
 
@@ -580,6 +642,14 @@ export class Repository {
    * lengthen it.
    */
   private async prepare(resource: Resource, insideTransaction = this.tx !== undefined): Promise<IndexEntry[]> {
+    if (resource.resourceType === 'Subscription') {
+      prepareSubscriptionWrite(resource as Subscription, {
+        access: this.access,
+        registry: this.registry,
+        allowEndpoint: this.services.subscriptionEndpoints ?? endpointPolicy([], true),
+        baseUrl: this.services.baseUrl,
+      });
+    }
     const prepared = !insideTransaction
       ? await this.services.preparer.prepare(resource)
       : this.prepared.has(resource)
@@ -596,7 +666,7 @@ export class Repository {
 function trackWrites(
   tx: StoreTransaction,
   changes: SearchParameterChange[],
-  written: StoredVersion[] | undefined,
+  written: VersionWrite[] | undefined,
 ): StoreTransaction {
   return {
     readCurrent: (type, id) => tx.readCurrent(type, id),
@@ -605,10 +675,7 @@ function trackWrites(
     search: (query) => tx.search(query),
     appendAudit: (records) => tx.appendAudit(records),
     writeVersion: async (write: VersionWrite) => {
-      if (written) {
-        const { index: _index, ...version } = write;
-        written.push(version);
-      }
+      written?.push(write);
       if (write.resourceType !== 'SearchParameter') return tx.writeVersion(write);
       const previous = await tx.readCurrent(write.resourceType, write.id);
       await tx.writeVersion(write);

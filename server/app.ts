@@ -14,6 +14,7 @@ import { mountAuthRoutes } from './auth/routes';
 import type { AuthService } from './auth/service';
 import { createFhirEdge, internalError, logUnexpected } from './fhir/http';
 import { withBinaryEdge } from './fhir/binary';
+import { withBulkEdge } from './operations/export-edge';
 import { DEFAULT_BINARY_MAX_BYTES } from './binary-config';
 import { logRequest, requestIdOf } from './request-log';
 import { hl7AdminRoutes } from './hl7-admin-api';
@@ -55,11 +56,12 @@ export function createRequestListener(options: AppOptions): RequestListener {
   const parts: AuthParts = { bearer: new BearerTokens(options.auth), cors: new CorsPolicy(options.auth), front };
   const authenticate = front.limitClients(options.authDisabled ? OPEN_ACCESS : bearerAuthenticator(parts.bearer));
   const binaryMaxBytes = options.binaryMaxBytes ?? DEFAULT_BINARY_MAX_BYTES;
-  const fhir = withBinaryEdge(createFhirEdge({ ...options, authenticate }), {
+  const binary = withBinaryEdge(createFhirEdge({ ...options, authenticate }), {
     ...options,
     authenticate,
     maxBytes: binaryMaxBytes,
   });
+  const fhir = withBulkEdge(binary, { ...options, authenticate });
   const app = createApp(options, parts);
   const serveFhir = (req: IncomingMessage, res: ServerResponse, rest: string) => {
     const question = rest.indexOf('?');

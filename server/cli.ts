@@ -15,6 +15,7 @@ import { main as serve } from './main';
 import type { CliIo } from './cli-io';
 import { clientCommand, keysCommand, tokenCommand, userCommand } from './auth/cli-commands';
 import { migrateCommand } from './migrate-command';
+import { exportCommand } from './export-command';
 import { withDataKey } from './storage-config';
 import { closeServices, openServices } from './services';
 
@@ -85,6 +86,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
     return withServices({ validating: true }, (services) => importFile(services, file, io));
   },
   export: async (args, io) => {
+    if (args.includes('--out') || args.includes('--since')) return exportCommand(args, io);
     const type = option(args, '--type');
     const output = option(args, '--output');
     if (type && !resourceTypes().includes(type)) {

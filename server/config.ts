@@ -9,6 +9,7 @@ import { loadProxyConfig, type ProxyConfig } from './proxy-config';
 import { loadBinaryConfig, type BinaryConfig } from './binary-config';
 import { loadHttpConfig, wantsTls, type HttpConfig } from './http/http-config';
 import { loadStorageConfig, type StorageConfig } from './storage-config';
+import { loadSubscriptionConfig, type SubscriptionConfig } from './subscription-config';
 
 export { ConfigError };
 
@@ -57,6 +58,8 @@ export interface Config {
   http: HttpConfig;
   /** Encryption at rest of the SQLite files (HMS_DATA_KEY). */
   storage: StorageConfig;
+  /** Where rest-hook notifications may go (SUBSCRIPTION_ENDPOINT_HOSTS). */
+  subscriptions: SubscriptionConfig;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -106,6 +109,7 @@ export function loadConfig(env: Env = process.env): Config {
     binary: loadBinaryConfig(env),
     http: loadHttpConfig(env),
     storage: loadStorageConfig(env),
+    subscriptions: loadSubscriptionConfig(env, host),
   };
 }
 

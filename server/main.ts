@@ -12,6 +12,7 @@ import { StoreConfigError } from '../resources/store/config-error';
 import { Hl7Bridge, type BridgeSettings } from '../integrations/hl7v2/bridge';
 import { ChannelError } from '../integrations/hl7v2/channels';
 import { createHttpServer } from './http/tls';
+import { acceptSubscriptionSockets, type SubscriptionSockets } from './http/subscription-sockets';
 import { applyStorageConfig } from './storage-config';
 
 export interface RunningServer {
@@ -66,6 +67,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     lifecycle,
   });
   const server = createHttpServer(listener, config.http.tls);
+  const sockets = acceptSubscriptionSockets(server, services.subscriptions);
   // Node closes an idle keep-alive connection after 5 s, racing clients and proxies that reuse it at that
   // moment (the request fails with ECONNRESET). Stay open longer than the usual 60 s of load balancers.
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
@@ -86,7 +88,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let stopping: Promise<void> | undefined;
   const stop = () => {
     lifecycle.stopping = true;
-    return (stopping ??= shutdown(server, services, auth, hl7, config.shutdownTimeoutMs));
+    return (stopping ??= shutdown(server, sockets, services, auth, hl7, config.shutdownTimeoutMs));
   };
   logger.info('listening', { baseUrl, host: config.host, port, dataDir: config.dataDir });
   if (hl7) process.stderr.write(`HL7 v2 (MLLP) listening on ${config.hl7.host}:${hl7.port}\n`);
@@ -130,6 +132,7 @@ export const FIRST_ADMIN_COMMAND = 'npx hms user add --username admin --role adm
 
 async function shutdown(
   server: http.Server,
+  sockets: SubscriptionSockets,
   services: RepositoryServices,
   auth: AuthService,
   hl7: Hl7Bridge | undefined,
@@ -137,6 +140,7 @@ async function shutdown(
 ): Promise<void> {
   // The MLLP listener stops first: a message is ACKed only once stored, so senders resend what is cut off.
   await hl7?.stop();
+  await sockets.close();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);

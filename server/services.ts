@@ -1,16 +1,23 @@
 // Builds what every entry point (server, CLI, tests) needs: FHIR definitions, the validator, the store
 // chosen by configuration, the search-parameter registry (with the SearchParameters stored at run time), the
-// write preparer (worker threads or inline), and the background $reindex jobs.
+// write preparer (worker threads or inline), and the job runner with its job kinds ($reindex, $export).
 import { loadFhirDefinitions } from '../resources/definitions';
 import type { SearchParameter } from '@medplum/fhirtypes';
 import { InlinePreparer, applySearchParameterChange, type WritePreparer } from '../resources/prepare/preparer';
 import { WorkerPreparer, workerScript } from '../resources/prepare/worker-pool';
+import { CommitFeed } from '../resources/commit-feed';
 import type { RepositoryServices } from '../resources/repository';
 import { SearchParameterRegistry } from '../resources/search/registry';
 import { ReindexJobs } from '../resources/search/reindex';
+import { JobRunner, type JobRunnerSettings } from '../resources/jobs/runner';
+import type { ExportSettings } from '../resources/export/exporter';
+import { registerExportJobs } from '../resources/export/register';
 import { openStore, type StoreSettings } from '../resources/store';
 import type { ResourceStore } from '../resources/store/port';
 import { warmUpValidation } from '../resources/validation';
+import { endpointPolicy } from '../resources/subscriptions/endpoints';
+import { DEFAULT_ENGINE_SETTINGS, SubscriptionEngine } from '../resources/subscriptions/engine';
+import type { SubscriptionConfig } from './subscription-config';
 
 export interface ServiceSettings extends StoreSettings {
   /** Worker threads for validation and indexing; 0 runs them on the event loop. */
@@ -19,6 +26,14 @@ export interface ServiceSettings extends StoreSettings {
   baseUrl?: string;
   /** An already open store to use instead of the configured one (tests run the app on the MongoDB adapter). */
   store?: ResourceStore;
+  /** Job runner timings and limits (tests shorten them). */
+  jobs?: Partial<JobRunnerSettings>;
+  /** Export file sizes and retention (tests shrink them). */
+  export?: Partial<ExportSettings>;
+  /** Where rest-hook notifications may go; loopback only when absent. */
+  subscriptions?: SubscriptionConfig;
+  /** Delivery retries and the failures that put a subscription in error (tests shorten them). */
+  subscriptionDelivery?: Partial<typeof DEFAULT_ENGINE_SETTINGS>;
 }
 
 export async function openServices(settings: ServiceSettings): Promise<RepositoryServices> {
@@ -31,14 +46,42 @@ export async function openServices(settings: ServiceSettings): Promise<Repositor
   const stored = { remove: [], add: await storedSearchParameters(store) };
   applySearchParameterChange(registry, stored);
   await preparer.changeSearchParameters(stored);
-  const services: RepositoryServices = { store, registry, preparer, baseUrl: settings.baseUrl };
-  services.reindex = new ReindexJobs(services);
-  await services.reindex.failAbandoned();
+  const services: RepositoryServices = {
+    store,
+    registry,
+    preparer,
+    baseUrl: settings.baseUrl,
+    commits: new CommitFeed(),
+  };
+  const jobs = new JobRunner(services, settings.jobs);
+  services.jobs = jobs;
+  const reindex = new ReindexJobs(services, jobs);
+  services.reindex = reindex;
+  jobs.register(reindex);
+  registerExportJobs(services, jobs, settings.export);
+  // Re-queues (or fails) jobs whose node died, then runs what is due.
+  await jobs.start();
+  await startSubscriptions(services, settings);
   return services;
 }
 
+/** The subscription engine, told of every commit once it has loaded the stored Subscriptions. */
+async function startSubscriptions(services: RepositoryServices, settings: ServiceSettings): Promise<void> {
+  const { endpointHosts, loopbackAllowed } = settings.subscriptions ?? { endpointHosts: [], loopbackAllowed: true };
+  services.subscriptionEndpoints = endpointPolicy(endpointHosts, loopbackAllowed);
+  const engine = new SubscriptionEngine(services, {
+    ...DEFAULT_ENGINE_SETTINGS,
+    ...settings.subscriptionDelivery,
+    baseUrl: settings.baseUrl ?? 'http://localhost:8080/fhir',
+    allowEndpoint: services.subscriptionEndpoints,
+  });
+  await engine.start(services.commits);
+  services.subscriptions = engine;
+}
+
 export async function closeServices(services: RepositoryServices): Promise<void> {
-  await services.reindex?.stop();
+  await services.subscriptions?.stop();
+  await services.jobs?.stop();
   await services.store.close();
   await services.preparer.close();
 }

@@ -2,7 +2,6 @@
 // queues fed by committed FHIR changes, alerts, and what the admin API and `hms hl7` show and do.
 import { createHash } from 'node:crypto';
 import type { RepositoryServices } from '../../resources/repository';
-import type { StoredVersion } from '../../resources/store/port';
 import { Alerts, type AlertSettings } from './alerts';
 import { ChannelSet } from './channel-set';
 import { receiveFrame } from './inbound/frame';
@@ -81,6 +80,7 @@ export class Hl7Bridge {
   readonly errors: ErrorQueue;
   private readonly dispatchers = new Map<string, Dispatcher>();
   private timer?: NodeJS.Timeout;
+  private stopListening?: () => void;
 
   private constructor(
     readonly store: MessageStore,
@@ -196,7 +196,7 @@ export class Hl7Bridge {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    this.services.onCommit = undefined;
+    this.stopListening?.();
     await this.listener.close();
     await this.processor.idle();
     await this.feed.stop();
@@ -205,7 +205,7 @@ export class Hl7Bridge {
   }
 
   private async begin(settings: BridgeSettings): Promise<void> {
-    this.services.onCommit = (versions: readonly StoredVersion[]) => this.feed.push(versions);
+    this.stopListening = this.services.commits.listen((versions) => this.feed.push(versions));
     const resumed = await this.processor.resume(this.channels.inbound());
     if (resumed > 0) this.logger.info('hl7 resuming stored messages', { count: resumed });
     await this.feed.catchUp();

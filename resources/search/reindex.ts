@@ -1,148 +1,115 @@
 // Background $reindex jobs: rewrite the search-index rows of current resources from the current registry (no
 // new versions), one short store transaction per batch, so a parameter created at run time finds old data too.
-// Each job reports through a Task resource: in-progress with a running count, then completed or failed.
-import type { Resource, Task } from '@medplum/fhirtypes';
+// A job is a Task run by the job runner (resources/jobs): it checkpoints its position (type and store cursor)
+// about once a second, so a job resumed after a restart or a failed attempt continues where it was.
+import type { Resource, TaskInput, TaskOutput } from '@medplum/fhirtypes';
 import { SYSTEM_ACCESS } from '../access';
 import { conflict } from '../errors';
+import type { JobContext, JobHandler } from '../jobs/handler';
+import { JOB_KIND_SYSTEM } from '../jobs/job-task';
+import type { JobQueue } from '../jobs/queue';
 import { Repository, type ReindexStarter, type RepositoryServices } from '../repository';
 import type { StoredVersion } from '../store/port';
 import { extractIndexEntries } from './extract';
 import { RESOURCE_TYPES } from './resource-types';
 
+export const REINDEX_KIND = 'reindex';
+
 /** Resources per batch: small enough that extraction and the write transaction stay short. */
 export const REINDEX_BATCH = 200;
 
-/** The Task is updated at most this often while a job runs (each update is a new version). */
+/** The Task is checkpointed at most this often while a job runs (each update is a new version). */
 const PROGRESS_INTERVAL_MS = 1000;
 
-/**
- * An in-progress Task not updated for this long has no job behind it (its server crashed or was killed): a
- * running job reports every PROGRESS_INTERVAL_MS, also when other server nodes share the store.
- */
-export const ABANDONED_AFTER_MS = 60_000;
+/** Where a job is: the index in its list of types, the store cursor in that type, and the count so far. */
+interface ReindexCheckpoint {
+  typeIndex: number;
+  after?: string;
+  reindexed: number;
+}
 
-type TaskStatus = 'in-progress' | 'completed' | 'failed';
+export class ReindexJobs implements ReindexStarter, JobHandler {
+  readonly kind = REINDEX_KIND;
+  /** Starts on this node one at a time, so two requests arriving together cannot both pass the busy check. */
+  private starting: Promise<unknown> = Promise.resolve();
 
-export class ReindexJobs implements ReindexStarter {
-  /** resource type -> id of the Task of the job reindexing it. */
-  private readonly running = new Map<string, string>();
-  private readonly jobs = new Set<Promise<void>>();
-  private stopping = false;
-
-  constructor(private readonly services: RepositoryServices) {}
+  constructor(
+    private readonly services: RepositoryServices,
+    private readonly jobs: JobQueue,
+  ) {}
 
   /**
-   * Creates the job's Task and starts the job over these types (every type when absent: system level); 409 when
-   * another job is reindexing one of them.
+   * Queues a job over these types (every type when absent: system level) and returns its Task; 409 when a
+   * queued or running job covers one of them.
    */
-  async start(repo: Repository, types?: string[]): Promise<StoredVersion> {
-    const resourceTypes = types ?? [...RESOURCE_TYPES];
-    const busy = resourceTypes.find((type) => this.running.has(type));
-    if (busy) {
-      throw conflict(`$reindex of ${busy} is already running: Task/${this.running.get(busy) ?? ''}`);
-    }
-    // Reserved before the Task write, so two requests arriving together cannot both start.
-    for (const type of resourceTypes) this.running.set(type, '');
-    let task: StoredVersion;
-    try {
-      task = (await repo.create('Task', reindexTask(types, 'in-progress', 0))).stored;
-    } catch (error) {
-      for (const type of resourceTypes) this.running.delete(type);
-      throw error;
-    }
-    for (const type of resourceTypes) this.running.set(type, task.id);
-    const job = this.run(task.id, types, resourceTypes).finally(() => {
-      for (const type of resourceTypes) this.running.delete(type);
-      this.jobs.delete(job);
+  start(types?: string[]): Promise<StoredVersion> {
+    const started = this.starting.then(async () => {
+      await this.checkNotBusy(types ?? [...RESOURCE_TYPES]);
+      return this.jobs.enqueue({ kind: REINDEX_KIND, label: '$reindex', input: reindexInput(types) });
     });
-    this.jobs.add(job);
-    return task;
+    this.starting = started.catch(() => undefined);
+    return started;
   }
 
-  /**
-   * Marks the Tasks of jobs that died with their server (in-progress, silent for ABANDONED_AFTER_MS) as
-   * failed, so a client polling one learns to run $reindex again. Run at start-up; returns how many.
-   */
-  async failAbandoned(now = Date.now()): Promise<number> {
-    const repo = new Repository(this.services, SYSTEM_ACCESS);
-    const params: [string, string][] = [
-      ['status', 'in-progress'],
-      ['code:text', '$reindex'],
-      ['_lastUpdated', `lt${new Date(now - ABANDONED_AFTER_MS).toISOString()}`],
-      ['_count', '1000'],
-    ];
-    const { page } = await repo.search(['Task'], params, { strict: true });
-    for (const stored of page.entries) {
-      const task = JSON.parse(stored.json as string) as Task;
-      const reason = 'The server stopped before the reindex was complete: run $reindex again';
-      await repo.update('Task', stored.id, {
-        ...task,
-        status: 'failed',
-        statusReason: { text: reason },
-        lastModified: new Date(now).toISOString(),
-      });
-    }
-    return page.entries.length;
-  }
-
-  /** Ends running jobs at their next batch (their Tasks say failed) and waits for them. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await Promise.all(this.jobs);
-  }
-
-  private async run(taskId: string, types: string[] | undefined, resourceTypes: string[]): Promise<void> {
-    const repo = new Repository(this.services, SYSTEM_ACCESS);
-    const progress = { reindexed: 0, reportedAt: Date.now() };
-    const report = (status: TaskStatus, reason?: string) =>
-      repo.update('Task', taskId, { ...reindexTask(types, status, progress.reindexed, reason), id: taskId });
-    try {
-      for (const type of resourceTypes) {
-        await this.reindexType(type, progress, () => report('in-progress'));
-      }
-      await report('completed');
-    } catch (error) {
-      await report('failed', (error as Error).message).catch(() => undefined);
-    }
-  }
-
-  private async reindexType(
-    resourceType: string,
-    progress: { reindexed: number; reportedAt: number },
-    reportProgress: () => Promise<unknown>,
-  ): Promise<void> {
-    const { store, registry } = this.services;
-    const entriesFor = (stored: StoredVersion) =>
-      extractIndexEntries(registry, JSON.parse(stored.json as string) as Resource);
-    let after: string | undefined;
-    do {
-      if (this.stopping) throw new Error('The server stopped before the reindex was complete');
-      const batch = await store.reindex(resourceType, { after, count: REINDEX_BATCH }, entriesFor);
-      progress.reindexed += batch.count;
-      after = batch.next;
-      if (Date.now() - progress.reportedAt >= PROGRESS_INTERVAL_MS) {
-        progress.reportedAt = Date.now();
-        await reportProgress();
+  async run(context: JobContext): Promise<TaskOutput[]> {
+    const types = typesOf(context.task.input);
+    const position: ReindexCheckpoint = (context.checkpoint as ReindexCheckpoint | undefined) ?? {
+      typeIndex: 0,
+      reindexed: 0,
+    };
+    let savedAt = Date.now();
+    while (position.typeIndex < types.length) {
+      context.assertActive();
+      const batch = await this.services.store.reindex(
+        types[position.typeIndex],
+        { after: position.after, count: REINDEX_BATCH },
+        (stored) => this.entriesFor(stored),
+      );
+      position.reindexed += batch.count;
+      position.after = batch.next;
+      if (!batch.next) position.typeIndex++;
+      if (Date.now() - savedAt >= PROGRESS_INTERVAL_MS) {
+        savedAt = Date.now();
+        await context.save(position, reindexedOutput(position.reindexed));
       }
       // Requests waiting on the event loop run between batches.
       await new Promise((resolve) => setImmediate(resolve));
-    } while (after);
+    }
+    return reindexedOutput(position.reindexed);
+  }
+
+  private entriesFor(stored: StoredVersion) {
+    return extractIndexEntries(this.services.registry, JSON.parse(stored.json as string) as Resource);
+  }
+
+  private async checkNotBusy(types: string[]): Promise<void> {
+    const repo = new Repository(this.services, SYSTEM_ACCESS);
+    const params: [string, string][] = [
+      ['status', 'requested,in-progress'],
+      ['code', `${JOB_KIND_SYSTEM}|${REINDEX_KIND}`],
+      ['_count', '100'],
+    ];
+    const { page } = await repo.search(['Task'], params, { strict: true, internal: true });
+    for (const stored of page.entries) {
+      const input = (JSON.parse(stored.json as string) as { input?: TaskInput[] }).input;
+      const busy = typesOf(input).find((type) => types.includes(type));
+      if (busy) throw conflict(`$reindex of ${busy} is already running: Task/${stored.id}`);
+    }
   }
 }
 
 /** `types` undefined: a system-level job. */
-function reindexTask(types: string[] | undefined, status: TaskStatus, reindexed: number, reason?: string): Task {
-  const now = new Date().toISOString();
-  return {
-    resourceType: 'Task',
-    status,
-    intent: 'order',
-    code: { text: '$reindex' },
-    lastModified: now,
-    ...(reason ? { statusReason: { text: reason } } : {}),
-    input: types
-      ? types.map((type) => ({ type: { text: 'resourceType' }, valueCode: type }))
-      : [{ type: { text: 'level' }, valueCode: 'system' }],
-    output: [{ type: { text: 'reindexed' }, valueInteger: reindexed }],
-  };
+function reindexInput(types: string[] | undefined): TaskInput[] {
+  return types
+    ? types.map((type) => ({ type: { text: 'resourceType' }, valueCode: type }))
+    : [{ type: { text: 'level' }, valueCode: 'system' }];
+}
+
+function typesOf(input: TaskInput[] | undefined): string[] {
+  const named = (input ?? []).filter((i) => i.type.text === 'resourceType').map((i) => i.valueCode as string);
+  return named.length > 0 ? named : [...RESOURCE_TYPES];
+}
+
+function reindexedOutput(reindexed: number): TaskOutput[] {
+  return [{ type: { text: 'reindexed' }, valueInteger: reindexed }];
 }

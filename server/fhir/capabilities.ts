@@ -1,5 +1,7 @@
 // metadata: the CapabilityStatement, generated from the routing table, the operations, the search-parameter
 // registry and what the store can query, so it never claims what is not there.
+import { SUBSCRIPTION_TOPICS } from '../../resources/subscriptions/topics';
+import { websocketUrl } from '../operations/ws-binding-token';
 import type {
   CapabilityStatement,
   CapabilityStatementRestResource,
@@ -9,9 +11,18 @@ import { FHIR_VERSION, resourceTypes } from '../../resources/definitions';
 import type { SearchParameterDefinition, SearchParameterRegistry } from '../../resources/search/registry';
 import { capabilitySecurity } from '../auth/discovery';
 import { OPERATIONS } from '../operations';
+import type { FhirOperation } from '../operations/operation';
 import type { FhirHandler } from './context';
 
 export const SOFTWARE = { name: 'HMS FHIR Server', version: '0.1.0' };
+
+const BULK_DATA = 'http://hl7.org/fhir/uv/bulkdata';
+
+/** Operations the CapabilityStatement names otherwise than by their code: bdt looks for these names. */
+const CAPABILITY_NAMES: Record<string, string> = {
+  [`${BULK_DATA}/OperationDefinition/patient-export`]: 'patient-export',
+  [`${BULK_DATA}/OperationDefinition/group-export`]: 'group-export',
+};
 
 type Interaction = NonNullable<CapabilityStatementRestResource['interaction']>[number]['code'];
 type SystemInteraction = 'transaction' | 'batch' | 'search-system' | 'history-system';
@@ -63,6 +74,10 @@ export function buildCapabilityStatement(
     status: 'active',
     date: new Date().toISOString(),
     kind: 'instance',
+    instantiates: [
+      `${BULK_DATA}/CapabilityStatement/bulk-data`,
+      `${BACKPORT_IG}/CapabilityStatement/backport-subscription-server-r4`,
+    ],
     software: SOFTWARE,
     implementation: { description: 'HMS FHIR R4 server', url: baseUrl },
     fhirVersion: FHIR_VERSION,
@@ -72,6 +87,13 @@ export function buildCapabilityStatement(
       {
         mode: 'server',
         security: capabilitySecurity(baseUrl),
+        // Where websocket Subscriptions are bound (R4's extension for it).
+        extension: [
+          {
+            url: 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket',
+            valueUri: websocketUrl(baseUrl),
+          },
+        ],
         documentation:
           'Unknown or unsupported search parameters are ignored, left out of the self link and reported in an ' +
           'OperationOutcome entry (search.mode = outcome); send `Prefer: handling=strict` to get a 400 instead. ' +
@@ -81,6 +103,7 @@ export function buildCapabilityStatement(
         resource: resourceTypes().map((type) => ({
           ...resourceCapability(type, typeInteractions, interactions, registry, searchableTypes),
           ...(searchableTypes.has('reference') ? includeCapability(type, registry, revIncludes) : {}),
+          ...(type === 'Subscription' ? SUBSCRIPTION_CAPABILITY : {}),
         })),
         interaction: supported.map((code) => ({ code })),
         searchParam: [
@@ -91,14 +114,22 @@ export function buildCapabilityStatement(
             definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated',
           },
         ],
-        operation: OPERATIONS.filter((o) => o.definition.system).map((o) => ({
-          name: o.definition.code,
-          definition: o.definition.url as string,
-        })),
+        operation: OPERATIONS.filter((o) => o.definition.system).map(operationCapability),
       },
     ],
   };
 }
+
+const BACKPORT_IG = 'http://hl7.org/fhir/uv/subscriptions-backport';
+
+/** The Backport IG's discovery: the profile subscriptions follow, and one extension per topic offered. */
+const SUBSCRIPTION_CAPABILITY: Partial<CapabilityStatementRestResource> = {
+  supportedProfile: [`${BACKPORT_IG}/StructureDefinition/backport-subscription`],
+  extension: SUBSCRIPTION_TOPICS.map((topic) => ({
+    url: `${BACKPORT_IG}/StructureDefinition/capabilitystatement-subscriptiontopic-canonical`,
+    valueCanonical: topic.url,
+  })),
+};
 
 function resourceCapability(
   type: string,
@@ -119,11 +150,21 @@ function resourceCapability(
     conditionalUpdate: interactions.has('conditional-update'),
     conditionalDelete: interactions.has('conditional-delete') ? 'multiple' : 'not-supported',
     searchParam: searchParams(type, registry, searchableTypes),
-    operation: OPERATIONS.filter((o) => o.definition.type || o.definition.instance).map((o) => ({
-      name: o.definition.code,
-      definition: o.definition.url as string,
-    })),
+    operation: OPERATIONS.filter((o) => (o.definition.type || o.definition.instance) && appliesTo(o, type)).map(
+      operationCapability,
+    ),
   };
+}
+
+/** Operations on `Resource` apply to every type; the others only to the types they name. */
+function appliesTo(operation: FhirOperation, type: string): boolean {
+  const resources: readonly string[] = operation.definition.resource ?? [];
+  return resources.some((r) => r === 'Resource' || r === type);
+}
+
+function operationCapability(operation: FhirOperation): { name: string; definition: string } {
+  const definition = operation.definition.url as string;
+  return { name: CAPABILITY_NAMES[definition] ?? operation.definition.code, definition };
 }
 
 function searchParams(

@@ -6,7 +6,7 @@ import request from 'supertest';
 import type { RequestListener } from 'node:http';
 import { createRequestListener } from '../../server/app';
 import { createLogger } from '../../server/log';
-import { closeServices, openServices } from '../../server/services';
+import { closeServices, openServices, type ServiceSettings } from '../../server/services';
 import type { RepositoryServices } from '../../resources/repository';
 import type { ResourceStore } from '../../resources/store/port';
 import { AuthService } from '../../server/auth/service';
@@ -43,6 +43,8 @@ export async function startTestApp(
     store?: ResourceStore;
     /** For a test that serves the app on a real port (browser tests): its public FHIR base URL. */
     baseUrl?: string;
+    /** More service settings (job timings, subscription delivery, ...). */
+    services?: Partial<ServiceSettings>;
   } = {},
 ): Promise<TestApp> {
   const baseUrl = options.baseUrl ?? BASE_URL;
@@ -55,6 +57,7 @@ export async function startTestApp(
     searchTimeoutMs,
     store,
     baseUrl,
+    ...options.services,
   });
   const auth = await AuthService.open(services.store, authSettingsFor(dataDir, baseUrl));
   const app = createRequestListener({

@@ -38,6 +38,11 @@ test('GET /fhir/metadata describes an R4 JSON server with every interaction impl
   expect(patientCap.operation).toEqual([
     { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
     { name: 'reindex', definition: 'http://hms.local/fhir/OperationDefinition/reindex' },
+    { name: 'patient-export', definition: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export' },
+    { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' },
+    { name: 'match', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match' },
+    { name: 'merge', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-merge' },
+    { name: 'unmerge', definition: 'http://hms.local/fhir/OperationDefinition/Patient-unmerge' },
   ]);
 });
 

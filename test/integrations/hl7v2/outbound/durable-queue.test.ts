@@ -2,6 +2,7 @@
 // on the same data directory, exactly once and in order; and a change committed but never handed to the
 // router (a crash between commit and queueing, or a failed enqueue) is queued by the catch-up after restart.
 import type { ServiceRequest } from '@medplum/fhirtypes';
+import { CommitFeed } from '../../../../resources/commit-feed';
 import { FakeHl7System, eventually, segmentField } from '../../../support/fake-hl7-system';
 import type { Hl7TestServer } from '../../../support/hl7-server';
 import { findFreePort } from '../../../support/ports';
@@ -71,13 +72,13 @@ test('a change committed while the feed did not see it is queued by the catch-up
 
   // As if the process had died between the commit and the hand-over to the router.
   const services = server!.running.services;
-  const onCommit = services.onCommit;
-  services.onCommit = undefined;
+  const commits = services.commits;
+  services.commits = new CommitFeed();
   let missed: ServiceRequest;
   try {
     missed = await create(server!, labOrder(parties, { note: [{ text: 'missed' }] }));
   } finally {
-    services.onCommit = onCommit;
+    services.commits = commits;
   }
   expect(await outbound(server!, 'lab')).toHaveLength(1);
 

@@ -1,0 +1,9 @@
+// Subscriptions end to end over HTTP on the MongoDB adapter (on mingo), with the same expectations as on SQLite.
+import { MongoStore } from '../../resources/store/mongo/mongo-store';
+import { startTestApp } from '../support/app';
+import { MingoDatabase } from '../support/mingo-database';
+import { describeSubscriptions } from './subscription-cases';
+
+describeSubscriptions('the MongoDB adapter', (services) =>
+  startTestApp({ store: new MongoStore(new MingoDatabase()), services }),
+);
