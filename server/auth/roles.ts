@@ -14,6 +14,8 @@ export interface RolePolicy {
 
 const readAll = ['user/*.rs'];
 const directory = ['user/Practitioner.rs', 'user/PractitionerRole.rs', 'user/Organization.rs', 'user/Location.rs'];
+/** The hospital's own code systems and value sets, for coded entry (typeahead, $validate-code) in every app. */
+const terminology = ['user/CodeSystem.rs', 'user/ValueSet.rs'];
 const chart = ['user/Patient.rs', 'user/Encounter.rs', 'user/Condition.rs', 'user/AllergyIntolerance.rs'];
 
 export const ROLES: Record<string, RolePolicy> = {
@@ -35,6 +37,7 @@ export const ROLES: Record<string, RolePolicy> = {
     staff: true,
     userScopes: [
       ...directory,
+      ...terminology,
       'user/Patient.crus',
       'user/RelatedPerson.crus',
       'user/Coverage.crus',
@@ -48,6 +51,7 @@ export const ROLES: Record<string, RolePolicy> = {
     staff: true,
     userScopes: [
       ...directory,
+      ...terminology,
       ...chart,
       'user/ServiceRequest.rus',
       'user/Specimen.cruds',
@@ -60,6 +64,7 @@ export const ROLES: Record<string, RolePolicy> = {
     staff: true,
     userScopes: [
       ...directory,
+      ...terminology,
       ...chart,
       'user/Observation.rs',
       'user/MedicationRequest.rus',
@@ -72,6 +77,7 @@ export const ROLES: Record<string, RolePolicy> = {
     staff: true,
     userScopes: [
       ...directory,
+      ...terminology,
       'user/Patient.rs',
       'user/Encounter.rs',
       'user/Coverage.cruds',
