@@ -5,23 +5,22 @@
 // Access, versioning and audit are the repository's, as for every resource.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FhirError, notFound } from '../../resources/errors';
-import type { AccessContext } from '../../resources/access';
 import { parseVersionId } from '../../resources/ids';
 import { Repository, type RepositoryServices, type WriteResult } from '../../resources/repository';
 import { splitBinaryData } from '../../resources/store/binary-data';
 import type { StoredVersion } from '../../resources/store/port';
 import type { Authenticator } from '../auth/authenticate';
 import type { Logger } from '../log';
-import { logRequest, requestIdOf } from '../request-log';
-import { auditDisclosures, auditFailure, auditSubtype } from './audit';
+import { auditDisclosures, auditSubtype } from './audit';
 import { negotiateBinaryRead } from './binary-content';
 import { binaryContent, sendRawBinary, storedContentType } from './binary-read';
 import { binaryUpload } from './binary-upload';
 import { writeBinary, type BinaryWrite } from './binary-write';
 import { etag, parseCriteria, parseETag } from './headers';
-import { internalError, logUnexpected, type FhirEdge } from './http';
-import { header, negotiateContentType, sendFhirResponse, sendOutcome } from './render';
+import type { FhirEdge } from './http';
+import { header, negotiateContentType, sendFhirResponse } from './render';
 import { versionLocation } from './respond';
+import { sendFailure, sideEdge, type SideContext } from './side-edge';
 
 export interface BinaryEdgeOptions {
   services: RepositoryServices;
@@ -45,37 +44,23 @@ const ROUTES: Record<BinaryTarget['interaction'], string> = {
   vread: '/fhir/Binary/:id/_history/:vid',
 };
 
-interface BinaryContext {
-  requestId: string;
-  route: string;
-  interaction: BinaryTarget['interaction'];
-  access: AccessContext;
-  repo?: Repository;
-}
+/** The repository that served the request: what it refused is audited with a failure. */
+type BinaryContext = SideContext & { repo?: Repository };
 
 export function withBinaryEdge(fhir: FhirEdge, options: BinaryEdgeOptions): FhirEdge {
-  const logsRequests = options.logger.writes('info');
-  return (req, res, path, query) => {
-    const target = binaryTarget(req.method ?? '', path);
-    if (!target) return fhir(req, res, path, query);
-    const requestId = requestIdOf(req.headers);
-    res.setHeader('X-Request-Id', requestId);
-    const access = { actor: 'anonymous', requestId, ip: req.socket.remoteAddress };
-    const context: BinaryContext = {
-      requestId,
-      route: ROUTES[target.interaction],
-      interaction: target.interaction,
-      access,
-    };
-    if (logsRequests) {
-      const started = process.hrtime.bigint();
-      res.on('finish', () => {
-        const { route } = context;
-        logRequest(options.logger, { requestId, method: req.method ?? '', route, status: res.statusCode, started });
-      });
-    }
-    serve(options, target, req, res, query, context).catch((error: unknown) => fail(options, req, res, context, error));
-  };
+  return sideEdge(
+    fhir,
+    options.logger,
+    binaryTarget,
+    (target) => ROUTES[target.interaction],
+    (target, req, res, query, context) => serve(options, target, req, res, query, context),
+    (req, res, context, error, target) =>
+      sendFailure(req, res, context, error instanceof FhirError ? error : undefined, error, {
+        ...options,
+        subtype: auditSubtype(target.interaction),
+        denied: (context as BinaryContext).repo?.journal.denials,
+      }),
+  );
 }
 
 /** The requests this endpoint takes; undefined for every other (the FHIR edge's). */
@@ -195,31 +180,6 @@ function notModified(req: IncomingMessage, stored: StoredVersion): boolean {
 }
 
 /** Errors as OperationOutcomes; refusals (401, 403, reads denied as 404) are audited as failed accesses. */
-async function fail(
-  options: BinaryEdgeOptions,
-  req: IncomingMessage,
-  res: ServerResponse,
-  context: BinaryContext,
-  error: unknown,
-): Promise<void> {
-  req.resume();
-  const known = error instanceof FhirError ? error : undefined;
-  if (!known) logUnexpected(options.logger, context, error);
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const rendered = known ?? internalError(context.requestId);
-  const denied = context.repo?.journal.denials ?? [];
-  if (rendered.status === 401 || rendered.status === 403 || denied.length > 0) {
-    const text = rendered.status === 401 ? 'no valid access token' : 'access denied';
-    await auditFailure(options.services, context.access, auditSubtype(context.interaction), text, denied).catch(
-      (e: unknown) => logUnexpected(options.logger, context, e),
-    );
-  }
-  for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
-  sendOutcome(req, res, rendered.status, rendered.outcome);
-}
 
 function lastValue(query: [string, string][], name: string): string | undefined {
   for (let i = query.length - 1; i >= 0; i--) if (query[i][0] === name) return query[i][1];

@@ -11,13 +11,12 @@ import type { ExportLevel } from '../../resources/export/request';
 import { deleteExport, exportFile, exportStatus } from '../../resources/export/status';
 import type { RepositoryServices } from '../../resources/repository';
 import type { Authenticator } from '../auth/authenticate';
-import { auditFailure } from '../fhir/audit';
 import { mediaType, parseBody } from '../fhir/body';
-import { internalError, logUnexpected, type FhirEdge } from '../fhir/http';
+import type { FhirEdge } from '../fhir/http';
 import { publicBaseUrl } from '../fhir/public-base';
 import { header, sendOutcome } from '../fhir/render';
+import { sendFailure, sideEdge, type SideContext } from '../fhir/side-edge';
 import type { Logger } from '../log';
-import { logRequest, requestIdOf } from '../request-log';
 import { exportPreferences } from './export-prefer';
 
 export interface BulkEdgeOptions {
@@ -37,30 +36,19 @@ type BulkTarget =
 const RETRY_AFTER_SECONDS = 2;
 const MAX_KICK_OFF_BODY = 1024 * 1024;
 
-interface BulkContext {
-  requestId: string;
-  route: string;
-  access: AccessContext;
-}
-
 export function withBulkEdge(fhir: FhirEdge, options: BulkEdgeOptions): FhirEdge {
-  const logsRequests = options.logger.writes('info');
-  return (req, res, path, query) => {
-    const target = bulkTarget(req.method ?? '', path);
-    if (!target) return fhir(req, res, path, query);
-    const requestId = requestIdOf(req.headers);
-    res.setHeader('X-Request-Id', requestId);
-    const access = { actor: 'anonymous', requestId, ip: req.socket.remoteAddress };
-    const context: BulkContext = { requestId, route: ROUTES[target.kind], access };
-    if (logsRequests) {
-      const started = process.hrtime.bigint();
-      res.on('finish', () => {
-        const { route } = context;
-        logRequest(options.logger, { requestId, method: req.method ?? '', route, status: res.statusCode, started });
-      });
-    }
-    serve(options, target, req, res, query, context).catch((error: unknown) => fail(options, req, res, context, error));
-  };
+  return sideEdge(
+    fhir,
+    options.logger,
+    bulkTarget,
+    (target) => ROUTES[target.kind],
+    (target, req, res, query, context) => serve(options, target, req, res, query, context),
+    (req, res, context, error) =>
+      sendFailure(req, res, context, error instanceof FhirError ? error : clientError(error), error, {
+        ...options,
+        subtype: 'operation',
+      }),
+  );
 }
 
 const ROUTES: Record<BulkTarget['kind'], string> = {
@@ -99,7 +87,7 @@ async function serve(
   req: IncomingMessage,
   res: ServerResponse,
   rawQuery: string,
-  context: BulkContext,
+  context: SideContext,
 ): Promise<void> {
   const query = [...new URLSearchParams(rawQuery)];
   const caller = await options.authenticate(req, query);
@@ -150,31 +138,6 @@ async function sendStatus(
   const headers: Record<string, string> = { 'Content-Type': 'application/json; charset=utf-8' };
   if (status.expires) headers.Expires = new Date(status.expires).toUTCString();
   res.writeHead(200, headers).end(JSON.stringify(status.manifest));
-}
-
-async function fail(
-  options: BulkEdgeOptions,
-  req: IncomingMessage,
-  res: ServerResponse,
-  context: BulkContext,
-  error: unknown,
-): Promise<void> {
-  req.resume();
-  const known = error instanceof FhirError ? error : clientError(error);
-  if (!known) logUnexpected(options.logger, context, error);
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const rendered = known ?? internalError(context.requestId);
-  if (rendered.status === 401 || rendered.status === 403) {
-    const text = rendered.status === 401 ? 'no valid access token' : 'access denied';
-    await auditFailure(options.services, context.access, 'operation', text).catch((e: unknown) =>
-      logUnexpected(options.logger, context, e),
-    );
-  }
-  for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
-  sendOutcome(req, res, rendered.status, rendered.outcome);
 }
 
 /** A body over the limit is the client's doing. */
