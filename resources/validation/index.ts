@@ -1,10 +1,12 @@
-// The write-validation pipeline: JSON schema (ajv) -> structure and invariants (@medplum/core) -> each claimed
-// profile. Returns every issue found, errors and warnings; the caller rejects the write when hasErrors(issues).
+// The write-validation pipeline: JSON schema (ajv) -> required bindings -> structure and invariants (@medplum/core)
+// -> each claimed profile. Returns every issue found, errors and warnings; the caller rejects the write when
+// hasErrors(issues).
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isResourceType } from '../definitions';
 import { errorIssue, expressionOf, hasErrors, unindexed } from './issues';
 import { knownExtension } from './core-extensions';
 import { profileClaims, profileRegistry, validateProfiles, type ProfileRegistry } from './profiles';
+import { loadRequiredBindings, requiredBindingIssues } from './required-bindings';
 import { schemaValidator, validateSchema } from './schema';
 import { validateStructure } from './structure';
 
@@ -31,8 +33,9 @@ export function validateResource(resource: unknown, options: ValidationOptions =
   }
   const r = resource as Resource;
   const schemaIssues = validateSchema(r);
+  const bindingIssues = notReportedBySchema(requiredBindingIssues(r), schemaIssues);
   const structureIssues = validateStructure(r);
-  const base = [...schemaIssues, ...withoutSchemaDuplicates(structureIssues, schemaIssues)];
+  const base = [...schemaIssues, ...bindingIssues, ...withoutSchemaDuplicates(structureIssues, schemaIssues)];
   const claims = profileClaims(r, options.profiles);
   if (claims.length === 0) {
     return base;
@@ -51,13 +54,14 @@ export function validationOutcome(issues: readonly OperationOutcomeIssue[]): Ope
 }
 
 /**
- * Loads the definitions, R4's extension definitions, the profile registry and the generated JSON-schema
- * validators, so that the first request does not pay for them. Returns the milliseconds spent.
+ * Loads the definitions, R4's extension definitions, the profile registry, the generated JSON-schema validators
+ * and the required-bindings table, so that the first request does not pay for them. Returns the milliseconds spent.
  */
 export function warmUpValidation(resourceTypes: readonly string[] = ['Patient', 'Observation']): number {
   const start = performance.now();
   profileRegistry();
   knownExtension(WARM_UP_EXTENSION);
+  loadRequiredBindings();
   resourceTypes.forEach((type) => schemaValidator(type));
   validateResource({ resourceType: 'Patient', name: [{ family: 'Warm', given: ['Up'] }], gender: 'unknown' });
   return performance.now() - start;
@@ -75,6 +79,19 @@ function checkResourceType(resource: unknown): OperationOutcomeIssue | undefined
     return errorIssue('not-supported', `Unknown resource type '${type}': expected an R4 resource type`, 'resourceType');
   }
   return undefined;
+}
+
+/**
+ * A code the schema refused already (a malformed code such as " active", an object where a code belongs) is not
+ * reported again as outside its value set; bindings the schema's enums enforce are left out of the table at build.
+ */
+function notReportedBySchema(
+  bindings: readonly OperationOutcomeIssue[],
+  schema: readonly OperationOutcomeIssue[],
+): OperationOutcomeIssue[] {
+  if (bindings.length === 0 || schema.length === 0) return [...bindings];
+  const reported = new Set(schema.map(expressionOf));
+  return bindings.filter((i) => !reported.has(expressionOf(i)));
 }
 
 /**

@@ -1,5 +1,6 @@
 // DFT^P03 -> one ChargeItem per FT1 charge (CG) or credit (CD), upserted on the transaction id (reference §2.5,
 // our own map: the v2-to-FHIR IG has none). Payments and adjustments (PY, AJ) are not ChargeItems: skipped.
+import { inRequiredValueSet } from '../../../resources/validation/required-bindings';
 import type {
   ChargeItem,
   CodeableConcept,
@@ -82,7 +83,8 @@ function money(field: V2Field): Money | undefined {
   const value = decimal(amount);
   if (value === undefined) return undefined;
   // Money.currency is bound (required) to ISO 4217: anything else is left out rather than rejected.
-  return { value, ...(/^[A-Z]{3}$/.test(currency) ? { currency: currency as Money['currency'] } : {}) };
+  const known = /^[A-Z]{3}$/.test(currency) && inRequiredValueSet('Money.currency', currency);
+  return { value, ...(known ? { currency: currency as Money['currency'] } : {}) };
 }
 
 /** FT1-11 extended amount, else FT1-12 unit amount x quantity; signed like the transaction. */

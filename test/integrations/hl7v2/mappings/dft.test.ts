@@ -177,9 +177,12 @@ describe('transaction types and amounts', () => {
     expect(charges(mapFixture('dft_p03_01.hl7', edit))[0].priceOverride).toEqual({ value: 121.5, currency: 'EUR' });
   });
 
-  it('a currency that is not ISO 4217 is left out of Money', () => {
+  it('a currency that is not ISO 4217 (or no longer is) is left out of Money', () => {
     const [charge] = charges(mapFixture('dft_p03_01.hl7', withFt1Field(11, '10&dollars')));
     expect(charge.priceOverride).toEqual({ value: 10 });
+    // Croatia's kuna was withdrawn in 2023: the required value set no longer has it.
+    const [withdrawn] = charges(mapFixture('dft_p03_01.hl7', withFt1Field(11, '10&HRK')));
+    expect(withdrawn.priceOverride).toEqual({ value: 10 });
   });
 
   it('FT1-8 becomes code.text; FT1-2 becomes the key', () => {
