@@ -44,7 +44,7 @@ import type { JobQueue } from './jobs/queue';
 import type { CommitFeed } from './commit-feed';
 import type { EndpointPolicy } from './subscriptions/definition';
 import { endpointPolicy } from './subscriptions/endpoints';
-import type { SubscriptionState, SubscriptionStates } from './subscriptions/state';
+import type { RecordedEvent, SubscriptionState, SubscriptionStates } from './subscriptions/state';
 import { prepareSubscriptionWrite } from './subscriptions/write-check';
 
 /** Background $reindex jobs, as the repository starts them (search/reindex.ts, on the job runner). */
@@ -89,6 +89,8 @@ export interface DeleteResult {
 export interface WriteOptions {
   /** Version id from If-Match; the write fails with 412 unless it is the current version. */
   ifMatch?: number;
+  /** If-None-Match `*` on an update: it may only create; a 412 when the resource exists (not deleted). */
+  ifNoneMatch?: boolean;
 }
 
 /** Conditional deletes delete at most this many resources; more matches are a 412. */
@@ -400,6 +402,14 @@ export class Repository {
     return { subscription, state: running ?? stored };
   }
 
+  /** What `$events` can tell again of a Subscription the caller may read: its latest events, oldest first. */
+  async subscriptionEvents(
+    id: string,
+  ): Promise<{ subscription: Subscription; state: SubscriptionState; events: readonly RecordedEvent[] }> {
+    const { subscription, state } = await this.subscriptionStatus(id);
+    return { subscription, state, events: this.services.subscriptions?.recentEvents(id) ?? [] };
+  }
+
   /**
    * A token binding websockets to these websocket-channel Subscriptions, each of which the caller may read
    * (`$get-ws-binding-token`); with no ids, every such Subscription the caller may search.
@@ -473,6 +483,9 @@ export class Repository {
       return { created: true, stored: await this.writeVersion(tx, resource, id, 1, 'PUT', index) };
     }
     checkIfMatch(current, options.ifMatch);
+    if (options.ifNoneMatch && !current.deleted) {
+      throw preconditionFailed(`${resource.resourceType}/${id} exists (If-None-Match)`);
+    }
     if (!current.deleted && sameContent(current, resource)) {
       return {
         created: false,

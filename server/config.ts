@@ -7,6 +7,7 @@ import { ConfigError, byteSize, flag, integer, oneOf, type Env } from './env';
 import { loadHl7Config, type Hl7Config } from './hl7-config';
 import { loadProxyConfig, type ProxyConfig } from './proxy-config';
 import { loadBinaryConfig, type BinaryConfig } from './binary-config';
+import { loadExportConfig, type ExportConfig } from './export-config';
 import { loadHttpConfig, wantsTls, type HttpConfig } from './http/http-config';
 import { loadStorageConfig, type StorageConfig } from './storage-config';
 import { loadSubscriptionConfig, type SubscriptionConfig } from './subscription-config';
@@ -60,6 +61,8 @@ export interface Config {
   storage: StorageConfig;
   /** Where rest-hook notifications may go (SUBSCRIPTION_ENDPOINT_HOSTS). */
   subscriptions: SubscriptionConfig;
+  /** Bulk export: exports per client in progress at once (EXPORT_MAX_CONCURRENT); openServices passes it on. */
+  export: ExportConfig;
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -110,6 +113,7 @@ export function loadConfig(env: Env = process.env): Config {
     http: loadHttpConfig(env),
     storage: loadStorageConfig(env),
     subscriptions: loadSubscriptionConfig(env, host),
+    export: loadExportConfig(env),
   };
 }
 

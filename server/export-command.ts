@@ -1,6 +1,7 @@
 // `hms export [--since INSTANT] [--type A,B] [--out DIR]`: a system-level bulk export of the configured store
-// into NDJSON files in a directory (one type per file, large types split), with the same walk as `$export`,
-// run in this process with the command line's full access. Prints one JSON line: the files and counts.
+// into NDJSON files in a directory (one type per file, large types split; with --since also Bundle files of
+// the deletions since), with the same walk as `$export`, run in this process with the command line's full
+// access. Prints one JSON line: the files and counts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { CLI_ACCESS } from '../resources/access';
@@ -54,7 +55,13 @@ export async function exportCommand(args: string[], io: CliIo): Promise<number> 
       save: async () => undefined,
       assertActive: () => undefined,
     });
-    const output = done.files.map((f) => ({ type: f.type, file: names[f.part], count: f.count }));
+    // With --since, files of Bundles (`deleted`) list the deletions of the type they name.
+    const output = done.files.map((f) => ({
+      type: f.type,
+      file: names[f.part],
+      count: f.count,
+      ...(f.deleted ? { deleted: f.deleted } : {}),
+    }));
     io.out(`${JSON.stringify({ transactionTime: job.transactionTime, exported: done.exported, output })}\n`);
     return 0;
   } catch (error) {

@@ -16,6 +16,7 @@ import { openStore, type StoreSettings } from '../resources/store';
 import type { ResourceStore } from '../resources/store/port';
 import { warmUpValidation } from '../resources/validation';
 import { endpointPolicy } from '../resources/subscriptions/endpoints';
+import { startSubscriptionDelivery } from '../resources/subscriptions/delivery-job';
 import { DEFAULT_ENGINE_SETTINGS, SubscriptionEngine } from '../resources/subscriptions/engine';
 import type { SubscriptionConfig } from './subscription-config';
 
@@ -77,6 +78,7 @@ async function startSubscriptions(services: RepositoryServices, settings: Servic
   });
   await engine.start(services.commits);
   services.subscriptions = engine;
+  if (services.jobs) startSubscriptionDelivery(services.jobs, engine);
 }
 
 export async function closeServices(services: RepositoryServices): Promise<void> {

@@ -37,6 +37,8 @@ export interface ExportFile {
   count: number;
   /** A file of OperationOutcomes for the manifest's `error`. */
   error?: boolean;
+  /** A file for the manifest's `deleted` (its lines are Bundles): the type whose deletions it lists. */
+  deleted?: string;
 }
 
 const JOB_INPUT = 'export';

@@ -25,10 +25,13 @@ export class ExportFileStore {
   }
 
   /**
-   * Empties a file. The store port has no blob delete: on SQLite the emptied row frees the space, on MongoDB an
-   * empty GridFS file shadows the old one (whose chunks stay until a store-level purge).
+   * Deletes files (the space is freed, GridFS chunks included); parts that were never written are no error. A
+   * store without blob deletes has no blob writes either, so it holds no files to delete.
    */
-  async erase(taskId: string, part: number): Promise<void> {
-    await this.write(taskId, part, Buffer.alloc(0));
+  async remove(taskId: string, parts: number[]): Promise<void> {
+    if (parts.length === 0) return;
+    await this.store.transaction(async (tx) => {
+      for (const part of parts) await tx.deleteBinaryData?.(keyOf(taskId, part), VERSION);
+    });
   }
 }

@@ -37,12 +37,15 @@ export class PartWriter {
     return this.lines.length >= this.limits.resources || this.size >= this.limits.bytes;
   }
 
-  /** Writes the collected lines as the next part of `type`; nothing when there are none. */
-  async flush(type: string, error = false): Promise<void> {
+  /**
+   * Writes the collected lines as the next part of `type` (marked as a file of errors or of deletions); nothing
+   * when there are none.
+   */
+  async flush(type: string, marker: Pick<ExportFile, 'error' | 'deleted'> = {}): Promise<void> {
     if (this.lines.length === 0) return;
     const part = this.files.length;
     await this.sink.write(part, type, Buffer.from(`${this.lines.join('\n')}\n`));
-    this.files.push({ type, part, count: this.lines.length, ...(error ? { error } : {}) });
+    this.files.push({ type, part, count: this.lines.length, ...marker });
     this.lines = [];
     this.size = 0;
   }

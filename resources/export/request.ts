@@ -3,7 +3,7 @@
 // unsupported parameter is a 400 too, unless the client asked for `Prefer: handling=lenient`, when it is
 // ignored and listed in the manifest's `error`.
 import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
-import { badRequest } from '../errors';
+import { FhirError, badRequest, issue, outcome } from '../errors';
 import { isResourceType } from '../search/resource-types';
 import type { SearchParamPairs } from '../search/parse';
 
@@ -70,9 +70,13 @@ const PARAMETERS: Record<string, Handler> = {
   _elements: (request, values) => (request.elements = parseElements(commaList(values))),
   _typeFilter: (request, values) => (request.typeFilters = parseTypeFilters(values)),
   patient: (request, values, kickOff) => (request.patients = parsePatients(values, kickOff)),
+  // Not supported: the latest Provenance per exported resource cannot be collected per search page without
+  // writing a Provenance that targets several exported resources once per page that finds it.
   includeAssociatedData: (request, values, kickOff) => {
-    const text = `includeAssociatedData=${values.join(',')} is not supported`;
-    if (!kickOff.lenient) throw badRequest(`${text} (send Prefer: handling=lenient to go on without it)`);
+    const text = `includeAssociatedData=${values.join(',')} is not supported: no associated data is exported`;
+    if (!kickOff.lenient) {
+      throw notSupported(`${text} (send Prefer: handling=lenient to go on without it)`, 'includeAssociatedData');
+    }
     request.ignored.push(text);
   },
 };
@@ -93,6 +97,11 @@ export function parseExportRequest(kickOff: KickOff): ExportRequest {
     throw badRequest('The patient parameter is for Patient and Group exports, not system-level ones', 'patient');
   }
   return request;
+}
+
+/** 400 for a parameter the server knows but does not implement. */
+function notSupported(diagnostics: string, parameter: string): FhirError {
+  return new FhirError(400, outcome([issue('not-supported', diagnostics, parameter)]));
 }
 
 function unknownParameter(request: ExportRequest, name: string, lenient: boolean): void {

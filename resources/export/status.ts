@@ -7,10 +7,8 @@ import { FhirError, forbidden, notFound } from '../errors';
 import { jobKindOf } from '../jobs/job-task';
 import { Repository, type RepositoryServices } from '../repository';
 import { EXPIRES_OUTPUT } from './export-handler';
-import { markFilesRemoved } from './cleanup-handler';
-import type { JobQueue } from '../jobs/queue';
+import { removeExport } from './cleanup-handler';
 import {
-  EXPORT_CLEANUP_KIND,
   EXPORT_KIND,
   FILES_REMOVED,
   exportFiles,
@@ -22,12 +20,20 @@ import {
 import { ExportFileStore } from './file-store';
 import { mayExport } from './scope';
 
+export interface ManifestFile {
+  type: string;
+  url: string;
+  count: number;
+}
+
 export interface Manifest {
   transactionTime: string;
   request: string;
   requiresAccessToken: true;
-  output: { type: string; url: string; count: number }[];
-  error: { type: string; url: string; count: number }[];
+  output: ManifestFile[];
+  /** With `_since`: files of transaction Bundles, each line the DELETE of a resource deleted since. */
+  deleted?: ManifestFile[];
+  error: ManifestFile[];
 }
 
 export type ExportStatus =
@@ -64,13 +70,14 @@ export async function exportStatus(
   if (ungranted) throw forbidden(`The access token does not grant read and search on ${ungranted}`);
   if (task.status === 'failed') return { state: 'failed', reason: task.statusReason?.text ?? 'The export failed' };
   if (task.status !== 'completed') return { state: 'running', progress: progressOf(task, job) };
-  const files = exportFiles(task).map((f) => ({ type: f.type, url: fileUrl(f.part), count: f.count, error: f.error }));
-  const entry = ({ type, url, count }: (typeof files)[number]) => ({ type, url, count });
+  const files = exportFiles(task);
+  const entry = (f: (typeof files)[number]): ManifestFile => ({ type: f.type, url: fileUrl(f.part), count: f.count });
   const manifest: Manifest = {
     transactionTime: job.transactionTime,
     request: job.requestUrl,
     requiresAccessToken: true,
-    output: files.filter((f) => !f.error).map(entry),
+    output: files.filter((f) => !f.error && !f.deleted).map(entry),
+    ...(job.request.since ? { deleted: files.filter((f) => f.deleted).map(entry) } : {}),
     error: files.filter((f) => f.error).map(entry),
   };
   const expires = task.output?.find((o) => o.type.text === EXPIRES_OUTPUT)?.valueDateTime;
@@ -79,17 +86,11 @@ export async function exportStatus(
 
 /**
  * DELETE on the status URL: a queued or running export is cancelled, a finished one marked as removed, so
- * that it is 404 from now on; its files are emptied by a clean-up job at once.
+ * that it is 404 from now on; its files are deleted by a clean-up job at once.
  */
 export async function deleteExport(services: RepositoryServices, access: AccessContext, id: string): Promise<void> {
   const { task } = await ownExport(services, access, id);
-  const jobs = services.jobs as JobQueue;
-  if (!(await jobs.cancel(id))) await markFilesRemoved(new Repository(services, SYSTEM_ACCESS), task);
-  await jobs.enqueue({
-    kind: EXPORT_CLEANUP_KIND,
-    label: 'Remove the files of an export',
-    input: [{ type: { text: 'export' }, valueString: id }],
-  });
+  await removeExport(services, task);
 }
 
 /** A file of a completed export, if the token may read its type; undefined when there is no such file. */
@@ -102,8 +103,10 @@ export async function exportFile(
   const { task } = await ownExport(services, access, id);
   const file = task.status === 'completed' ? exportFiles(task).find((f) => f.part === part) : undefined;
   if (!file) throw notFound(`Export ${id} has no file ${part}`);
-  if (!file.error && !mayExport(access, file.type)) {
-    throw forbidden(`The access token does not grant read and search on ${file.type}`);
+  // A file of deletions is covered by the type whose deletions it lists.
+  const type = file.deleted ?? file.type;
+  if (!file.error && !mayExport(access, type)) {
+    throw forbidden(`The access token does not grant read and search on ${type}`);
   }
   const bytes = await new ExportFileStore(services.store).read(id, part);
   if (!bytes) throw notFound(`Export ${id} has no file ${part}`);

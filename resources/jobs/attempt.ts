@@ -13,6 +13,8 @@ export interface AttemptSettings {
   owner: string;
   leaseMs: number;
   retry: RetryPolicy;
+  /** The handler is resident: a saved checkpoint means it runs well, and resets the attempts. */
+  resident?: boolean;
 }
 
 export class JobAttempt implements JobContext {
@@ -51,7 +53,8 @@ export class JobAttempt implements JobContext {
 
   async save(checkpoint: unknown, outputs?: TaskOutput[]): Promise<void> {
     this.assertActive();
-    await this.write({ checkpoint, outputs, ...renewal(Date.now(), this.settings.leaseMs) });
+    const progress = this.settings.resident ? { attempts: 1 } : {};
+    await this.write({ checkpoint, outputs, ...progress, ...renewal(Date.now(), this.settings.leaseMs) });
   }
 
   /** Runs the handler to the end and settles the Task; never rejects. */

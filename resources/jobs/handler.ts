@@ -22,6 +22,12 @@ export interface JobContext {
 export interface JobHandler {
   /** The `Task.code` the handler runs (job-task.ts JOB_KIND_SYSTEM). */
   readonly kind: string;
+  /**
+   * A job that runs as long as the server does (subscription delivery): one Task under a fixed id
+   * (JobQueue.ensureResident), taking no slot of the runner's concurrency; each checkpoint it saves resets its
+   * attempts, so that crashes far apart never use up its retries.
+   */
+  readonly resident?: boolean;
   /** Runs (or resumes) the job; resolves with its result outputs. Steps must be idempotent: a retried or
    * resumed attempt may redo the work done after the last checkpoint. */
   run(context: JobContext): Promise<TaskOutput[]>;

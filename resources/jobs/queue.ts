@@ -18,6 +18,11 @@ export interface JobRequest {
 export interface JobQueue {
   /** Writes the job's Task (durable when this resolves), then has it run as soon as a runner is free. */
   enqueue(request: JobRequest): Promise<StoredVersion>;
+  /**
+   * Makes sure the one job of a resident kind exists under the Task id `id` and has not ended: writes it when
+   * it is absent, or queues it afresh when it ended (cancelled, failed). Nodes racing at start write one Task.
+   */
+  ensureResident(id: string, request: JobRequest): Promise<void>;
   /** Marks the job cancelled (a running handler stops at its next checkpoint); false when it had ended. */
   cancel(taskId: string): Promise<boolean>;
   register(handler: JobHandler): void;

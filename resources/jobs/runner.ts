@@ -43,7 +43,7 @@ const POLL_BATCH = 100;
 export class JobRunner implements JobQueue {
   readonly settings: JobRunnerSettings;
   private readonly handlers = new Map<string, JobHandler>();
-  private readonly running = new Map<string, { attempt: JobAttempt; done: Promise<void> }>();
+  private readonly running = new Map<string, { attempt: JobAttempt; done: Promise<void>; resident: boolean }>();
   private readonly repo: Repository;
   private readonly signer: JobSigner;
   private timer?: NodeJS.Timeout;
@@ -98,6 +98,26 @@ export class JobRunner implements JobQueue {
     } finally {
       this.reserved--;
     }
+  }
+
+  async ensureResident(id: string, request: JobRequest): Promise<void> {
+    const existing = await this.repo.read('Task', id).catch((error: unknown) => {
+      if (error instanceof FhirError && (error.status === 404 || error.status === 410)) return undefined;
+      throw error;
+    });
+    if (existing && !isFinal(readJob(parseTask(existing)).status)) return;
+    const input = request.input ?? [];
+    const signature = await this.signer.sign(request.kind, input);
+    const maxAttempts = request.maxAttempts ?? this.settings.maxAttempts;
+    const task: Task = { ...newJobTask(request.kind, request.label, input, maxAttempts, signature), id };
+    const options = existing ? { ifMatch: existing.versionId } : { ifNoneMatch: true };
+    try {
+      await this.repo.update('Task', id, task, options);
+    } catch (error) {
+      // Another node wrote it first.
+      if (!(error instanceof FhirError && error.status === 412)) throw error;
+    }
+    this.kick();
   }
 
   async cancel(taskId: string): Promise<boolean> {
@@ -217,18 +237,21 @@ export class JobRunner implements JobQueue {
   /** Runs an attempt at a job this node has just claimed. */
   private begin(claimed: StoredVersion, handler: JobHandler): void {
     const { nodeId, leaseMs, retry } = this.settings;
-    const attempt = new JobAttempt(this.repo, claimed, { owner: nodeId, leaseMs, retry });
+    const resident = handler.resident === true;
+    const attempt = new JobAttempt(this.repo, claimed, { owner: nodeId, leaseMs, retry, resident });
     if (this.stopping) attempt.stop('stopping');
     const done = attempt.run(handler).finally(() => {
       this.running.delete(claimed.id);
       this.kick();
     });
-    this.running.set(claimed.id, { attempt, done });
+    this.running.set(claimed.id, { attempt, done, resident });
   }
 
-  /** Slots taken by running jobs and by claims being written. */
+  /** Slots taken by running jobs (resident ones aside) and by claims being written. */
   private busySlots(): number {
-    return this.running.size + this.reserved;
+    let busy = this.reserved;
+    for (const { resident } of this.running.values()) if (!resident) busy++;
+    return busy;
   }
 
   private async change(stored: StoredVersion, change: JobChange, now: number): Promise<boolean> {

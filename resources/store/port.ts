@@ -21,6 +21,14 @@ export interface StoredVersion {
 export interface VersionWrite extends StoredVersion {
   /** Index entries of the new version (empty for a delete). */
   index: IndexEntry[];
+  /** Set by the store as it writes the version: its place in the write log (`ResourceStore.log`). */
+  position?: string;
+}
+
+/** A version read from the write log, with its place in it. */
+export interface LoggedVersion extends StoredVersion {
+  /** Positions of one store compare as strings in write order. */
+  position: string;
 }
 
 export interface HistoryQuery {
@@ -81,6 +89,12 @@ export interface StoreTransaction extends StoreReader {
    * readBinaryData; stores without readBinaryData have no such method and keep `data` in the JSON.
    */
   writeBinaryData?(id: string, versionId: number, bytes: Buffer): Promise<void>;
+  /**
+   * Removes the bytes kept under (id, versionId), if any, when the transaction commits (rolled back with it where
+   * the blobs live in the same database; on GridFS right after the commit). Present exactly when writeBinaryData
+   * is. For blobs nothing refers to any more (export files), never for a Binary version that still exists.
+   */
+  deleteBinaryData?(id: string, versionId: number): Promise<void>;
 }
 
 export interface ResourceStore extends StoreReader {
@@ -105,6 +119,18 @@ export interface ResourceStore extends StoreReader {
    * copying a whole store (`hms migrate`). `next` is absent on the last page.
    */
   versions(position: ScanPosition): Promise<Page<StoredVersion>>;
+  /**
+   * Up to `count` versions written after the position `after` (from the start when absent), oldest first, with
+   * their positions: the write log that subscription delivery resumes from after a restart.
+   */
+  log(after: string | undefined, count: number): Promise<LoggedVersion[]>;
+  /**
+   * Where several app nodes write (MongoDB), a version can commit after one with a later position: for how
+   * long after the time in its position it may still appear. Absent when the log is in commit order.
+   */
+  readonly logSettleMs?: number;
+  /** The first position at a time (for stores with logSettleMs): every version written later lies after it. */
+  logPositionAt?(epochMs: number): string;
   /**
    * Rewrites the index rows of the next batch of current resources of one type from `entriesFor`, without a
    * new version. Entries are computed before the short write transaction of the batch; a resource written

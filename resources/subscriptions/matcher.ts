@@ -62,7 +62,7 @@ export class SubscriptionMatcher {
     }
   }
 
-  /** The subscriptions this write (a create or an update; R4 notifies nothing on delete) matches. */
+  /** The subscriptions this version matches (a deletion is matched as the version it deleted, by the engine). */
   match(write: VersionWrite): WriteMatches {
     const result: WriteMatches = { matched: [], toConfirm: [] };
     if (write.deleted) return result;

@@ -18,6 +18,8 @@ export interface NotificationEvent {
   resource?: Resource;
   /** True when the triggering write created the resource (the entry's request is a POST, else a PUT). */
   created: boolean;
+  /** True when the triggering write deleted it (a DELETE entry, with no resource). */
+  deleted?: boolean;
 }
 
 export interface NotificationInput {
@@ -81,6 +83,9 @@ function statusParameters(input: NotificationInput): ParametersParameter[] {
 
 function focusEntry(event: NotificationEvent, input: NotificationInput): BundleEntry {
   const fullUrl = `${input.baseUrl}/${event.focus}`;
+  if (event.deleted) {
+    return { fullUrl, request: { method: 'DELETE', url: event.focus }, response: { status: '204' } };
+  }
   const request = event.created
     ? { method: 'POST' as const, url: event.focus.split('/')[0] }
     : { method: 'PUT' as const, url: event.focus };

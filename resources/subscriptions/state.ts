@@ -1,4 +1,5 @@
 // What a subscription's notifications and `$status` say about it, kept by the engine while it runs.
+import type { NotificationEvent } from './notification';
 import type { NotificationSocket } from './socket-bindings';
 export interface SubscriptionState {
   status: 'requested' | 'active' | 'error' | 'off';
@@ -8,9 +9,14 @@ export interface SubscriptionState {
   errors: string[];
 }
 
-/** The running subscriptions' states, as the repository reads them for `$status`. */
+/** An event as `$events` tells it again: without the resource, but with the version that triggered it. */
+export type RecordedEvent = Omit<NotificationEvent, 'resource'> & { versionId: number };
+
+/** The running subscriptions' states, as the repository reads them for `$status` and `$events`. */
 export interface SubscriptionStates {
   state(id: string): SubscriptionState | undefined;
+  /** The latest events of a running subscription, oldest first; undefined when the engine does not run it. */
+  recentEvents(id: string): readonly RecordedEvent[] | undefined;
   /** A token for `$get-ws-binding-token`, binding sockets to these subscriptions. */
   issueBindingToken(ids: readonly string[]): { token: string; expires: number };
   /** Binds a socket (`bind-with-token`); false for an unknown or expired token. */

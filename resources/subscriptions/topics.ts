@@ -3,7 +3,7 @@
 // trigger it, what the resource must also be (search criteria), and the filters a subscriber may add.
 import type { SearchParamPairs } from '../search/parse';
 
-export type TopicInteraction = 'create' | 'update';
+export type TopicInteraction = 'create' | 'update' | 'delete';
 
 export interface SubscriptionTopicDefinition {
   url: string;
@@ -18,14 +18,15 @@ export interface SubscriptionTopicDefinition {
 
 export const TOPIC_BASE = 'http://hms.local/fhir/SubscriptionTopic';
 
-const both: TopicInteraction[] = ['create', 'update'];
+// A deletion matters to worklists too: the item must leave them. It is matched as the version it deleted.
+const all: TopicInteraction[] = ['create', 'update', 'delete'];
 
 export const SUBSCRIPTION_TOPICS: readonly SubscriptionTopicDefinition[] = [
   {
     url: `${TOPIC_BASE}/encounter`,
     title: 'Encounter created or changed (admissions, arrivals, discharges)',
     resourceType: 'Encounter',
-    interactions: both,
+    interactions: all,
     criteria: [],
     filters: ['patient', 'subject', 'status', 'class', 'location', 'participant', 'practitioner', 'service-provider'],
   },
@@ -33,7 +34,7 @@ export const SUBSCRIPTION_TOPICS: readonly SubscriptionTopicDefinition[] = [
     url: `${TOPIC_BASE}/appointment`,
     title: 'Appointment booked or changed',
     resourceType: 'Appointment',
-    interactions: both,
+    interactions: all,
     criteria: [],
     filters: ['patient', 'actor', 'practitioner', 'location', 'status', 'service-type', 'date'],
   },
@@ -41,7 +42,7 @@ export const SUBSCRIPTION_TOPICS: readonly SubscriptionTopicDefinition[] = [
     url: `${TOPIC_BASE}/service-request`,
     title: 'Order (lab, imaging, referral) placed or changed',
     resourceType: 'ServiceRequest',
-    interactions: both,
+    interactions: all,
     criteria: [],
     filters: ['patient', 'subject', 'status', 'category', 'code', 'performer', 'requester', 'priority'],
   },
@@ -49,7 +50,7 @@ export const SUBSCRIPTION_TOPICS: readonly SubscriptionTopicDefinition[] = [
     url: `${TOPIC_BASE}/result-final`,
     title: 'Diagnostic report final or amended',
     resourceType: 'DiagnosticReport',
-    interactions: both,
+    interactions: all,
     criteria: [['status', 'final,amended,corrected']],
     filters: ['patient', 'subject', 'category', 'code', 'performer', 'based-on'],
   },
@@ -57,7 +58,7 @@ export const SUBSCRIPTION_TOPICS: readonly SubscriptionTopicDefinition[] = [
     url: `${TOPIC_BASE}/medication-request`,
     title: 'Medication order placed or changed',
     resourceType: 'MedicationRequest',
-    interactions: both,
+    interactions: all,
     criteria: [],
     filters: ['patient', 'subject', 'status', 'intent', 'requester', 'priority'],
   },
@@ -65,7 +66,7 @@ export const SUBSCRIPTION_TOPICS: readonly SubscriptionTopicDefinition[] = [
     url: `${TOPIC_BASE}/task`,
     title: 'Task created or changed (work queues)',
     resourceType: 'Task',
-    interactions: both,
+    interactions: all,
     criteria: [],
     filters: ['patient', 'subject', 'owner', 'status', 'code', 'business-status', 'performer'],
   },

@@ -7,6 +7,7 @@ import { lookupOperation } from './lookup';
 import { matchOperation } from './match';
 import { mergeOperation } from './merge';
 import { reindexOperation } from './reindex';
+import { subscriptionEventsOperation } from './subscription-events';
 import { subscriptionStatusOperation } from './subscription-status';
 import { subsumesOperation } from './subsumes';
 import { unmergeOperation } from './unmerge';
@@ -30,5 +31,6 @@ export const OPERATIONS: readonly FhirOperation[] = [
   validateCodeOperation,
   subsumesOperation,
   subscriptionStatusOperation,
+  subscriptionEventsOperation,
   wsBindingTokenOperation,
 ];

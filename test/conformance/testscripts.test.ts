@@ -12,7 +12,9 @@ let server: http.Server;
 let base: string;
 
 beforeAll(async () => {
-  app = await startTestApp();
+  // The scripts kick off several exports back to back with one token and never wait for them: without room
+  // for them all, the later ones would be refused (429) by the per-client limit of exports in progress.
+  app = await startTestApp({ services: { export: { maxConcurrent: 100 } } });
   server = http.createServer(app.app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/fhir`;

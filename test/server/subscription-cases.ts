@@ -208,6 +208,36 @@ export function describeSubscriptions(
       const byType = (await t.api().get(`/fhir/Subscription/$status?id=${sub.id}&status=active`).expect(200))
         .body as Bundle;
       expect(byType.total).toBe(1);
+
+      // $events tells the recent events again, by number, at the content level asked for.
+      const replay = (
+        await t.api().get(`/fhir/Subscription/${sub.id}/$events?eventsSinceNumber=2&content=full-resource`).expect(200)
+      ).body as Bundle;
+      const replayed = statusParameters(replay);
+      expect(valueOf(replayed, 'type')).toBe('query-event');
+      const numbers = replayed.parameter
+        ?.filter((p) => p.name === 'notification-event')
+        .map((p) => p.part?.find((x) => x.name === 'event-number')?.valueString);
+      expect(numbers).toEqual(['2']);
+      expect(replay.entry?.[1].resource).toMatchObject({ resourceType: 'Encounter', id: 'e1', status: 'finished' });
+      const all = (await t.api().get(`/fhir/Subscription/${sub.id}/$events`).expect(200)).body as Bundle;
+      expect(all.entry).toHaveLength(3);
+      expect(all.entry?.[1].resource).toBeUndefined();
+      const bad = await t.api().get(`/fhir/Subscription/${sub.id}/$events?eventsSinceNumber=two`).expect(400);
+      expect(bad.body.issue[0].diagnostics).toMatch(/eventsSinceNumber must be an event number/);
+      await t.api().get(`/fhir/Subscription/${sub.id}/$events?content=everything`).expect(400);
+      await t.api().get('/fhir/Subscription/nope/$events').expect(404);
+
+      // A deletion is an event too (topics trigger on delete): the entry is a DELETE without the resource.
+      await t.api().delete('/fhir/Encounter/e1').expect(204);
+      const [deletion] = (await receiver.waitFor(3, (r) => r.body.includes('event-notification'))).slice(2);
+      const deleted = JSON.parse(deletion.body) as Bundle;
+      expect(valueOf(statusParameters(deleted), 'events-since-subscription-start')).toBe('3');
+      expect(deleted.entry?.[1]).toEqual({
+        fullUrl: 'http://localhost:8080/fhir/Encounter/e1',
+        request: { method: 'DELETE', url: 'Encounter/e1' },
+        response: { status: '204' },
+      });
       await t.api().delete(`/fhir/Subscription/${sub.id}`).expect(204);
     });
 

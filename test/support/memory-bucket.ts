@@ -10,4 +10,7 @@ export class MemoryBucket implements BlobBucket {
   async get(key: string): Promise<Buffer | undefined> {
     return this.files.get(key);
   }
+  async delete(key: string): Promise<void> {
+    this.files.delete(key);
+  }
 }

@@ -2,14 +2,17 @@
 // in the `binary` bucket. GridFS cannot write inside a multi-document transaction, so the file is uploaded
 // (majority-acknowledged) before the transaction that writes the version commits: a committed version always
 // finds its file. A transaction that aborts or is retried leaves a file nothing refers to, and the retry
-// uploads again; reads take the newest file of a name, which is the committed one.
-import { GridFSBucket, type Db } from 'mongodb';
+// uploads again; reads take the newest file of a name, which is the committed one. A delete removes every file
+// of a name (each upload of it) with its chunks.
+import { GridFSBucket, MongoRuntimeError, type Db } from 'mongodb';
 
 /** Where the MongoDB store keeps Binary bytes; GridFS on a server, a map in tests. */
 export interface BlobBucket {
   put(key: string, bytes: Buffer): Promise<void>;
   /** The newest content stored under `key`, undefined when there is none. */
   get(key: string): Promise<Buffer | undefined>;
+  /** Removes every content stored under `key`; nothing when there is none. */
+  delete(key: string): Promise<void>;
 }
 
 export const BINARY_BUCKET = 'binary';
@@ -37,10 +40,22 @@ export class GridFsBlobs implements BlobBucket {
     for await (const chunk of this.bucket.openDownloadStream(file._id)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
   }
+
+  async delete(key: string): Promise<void> {
+    for (const file of await this.bucket.find({ filename: key }).toArray()) {
+      try {
+        await this.bucket.delete(file._id);
+      } catch (error) {
+        // Another node deleted the same file meanwhile (the driver has removed any chunks left before throwing).
+        if (!(error instanceof MongoRuntimeError && /File not found/.test(error.message))) throw error;
+      }
+    }
+  }
 }
 
 /** The bucket of a store opened without one: a Binary with content is refused rather than stored half. */
 export const NO_BLOBS: BlobBucket = {
   put: () => Promise.reject(new Error('this MongoDB store has no bucket for Binary content')),
   get: async () => undefined,
+  delete: async () => undefined,
 };

@@ -134,8 +134,13 @@ export class OrderKeys {
   next(epochMs: number): string {
     this.latest = Math.max(this.latest, epochMs, 0);
     this.counter = (this.counter + 1) % 0x100000000;
-    return `${this.latest.toString(16).padStart(12, '0')}${this.counter.toString(16).padStart(8, '0')}${this.node}`;
+    return `${orderKeyTime(this.latest)}${this.counter.toString(16).padStart(8, '0')}${this.node}`;
   }
+}
+
+/** The time part of an order key: alone, it sorts before every key of that time and after every earlier one. */
+export function orderKeyTime(epochMs: number): string {
+  return Math.max(0, epochMs).toString(16).padStart(12, '0');
 }
 
 /** Every suffix of a normalized string value, each cut to CONTAINS_MAX characters. */

@@ -8,6 +8,7 @@ import type { IndexEntry } from '../../search/index-entry';
 import type { SearchQuery } from '../../search/query';
 import type {
   HistoryQuery,
+  LoggedVersion,
   Page,
   ReindexBatch,
   ResourceStore,
@@ -25,6 +26,7 @@ import type { Collections, DocumentDatabase } from './collections';
 import {
   indexFields,
   OrderKeys,
+  orderKeyTime,
   resourceDocument,
   resourceKey,
   storedVersion,
@@ -33,6 +35,9 @@ import {
 } from './documents';
 import { historyPage, positionAfter } from './history';
 import { searchResources } from './search';
+
+/** How long after its key's time a version may still commit and appear in the log. */
+const LOG_SETTLE_MS = 5000;
 
 export class MongoStore implements ResourceStore {
   readonly searchableTypes = SEARCHABLE_TYPES;
@@ -86,6 +91,25 @@ export class MongoStore implements ResourceStore {
     return page;
   }
 
+  /** A transaction's versions take their keys as it writes them and commit a moment later. */
+  readonly logSettleMs = LOG_SETTLE_MS;
+
+  logPositionAt(epochMs: number): string {
+    return orderKeyTime(epochMs);
+  }
+
+  /**
+   * The write log by `seq`. Each app node makes its own keys from its clock, so with several nodes a version
+   * can commit after one with a later key: a reader of the log may see it only on a later read.
+   */
+  async log(after: string | undefined, count: number): Promise<LoggedVersion[]> {
+    const docs = await this.database.collections.versions.find(positionAfter('seq', after), {
+      sort: { seq: 1 },
+      limit: count,
+    });
+    return docs.map((doc) => ({ ...storedVersion(doc), position: doc.seq }));
+  }
+
   readAudit(id: string): Promise<StoredAuditRecord | undefined> {
     return readAudit(this.database.collections.audit, id);
   }
@@ -130,10 +154,13 @@ export class MongoStore implements ResourceStore {
     return this.transaction((tx) => tx.appendAudit(records));
   }
 
-  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('store is closed'));
-    return this.database.transaction((collections) =>
-      work({
+  async transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('store is closed');
+    let doomedBlobs: string[] = [];
+    const result = await this.database.transaction((collections) => {
+      // A retried attempt starts over: only the deletes of the attempt that commits count.
+      doomedBlobs = [];
+      return work({
         ...readerOver(collections),
         search: async (query) => {
           await collections.guards.upsertOne(guardKey(query), { at: Date.now() });
@@ -142,8 +169,12 @@ export class MongoStore implements ResourceStore {
         writeVersion: (write) => this.writeVersion(collections, write),
         appendAudit: (records) => appendAudit(collections, records),
         writeBinaryData: (id, versionId, bytes) => this.blobs.put(blobKey(id, versionId), bytes),
-      }),
-    );
+        deleteBinaryData: async (id, versionId) => void doomedBlobs.push(blobKey(id, versionId)),
+      });
+    });
+    // GridFS cannot take part in the transaction: its files go once the transaction that let them go committed.
+    for (const key of doomedBlobs) await this.blobs.delete(key);
+    return result;
   }
 
   async close(): Promise<void> {
@@ -182,6 +213,7 @@ export class MongoStore implements ResourceStore {
       );
     }
     await versions.insertOne(versionDocument(write, seq));
+    original.position = seq;
   }
 }
 

@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3-multiple-ciphers';
 export class SqliteBlobWriter {
   private readonly insert: Database.Statement;
   private readonly copy: Database.Statement;
+  private readonly remove: Database.Statement;
 
   constructor(writer: Database.Database) {
     // REPLACE: bytes given for a version replace any a metadata-only write carried over to it.
@@ -13,10 +14,16 @@ export class SqliteBlobWriter {
     this.copy = writer.prepare(
       'INSERT OR REPLACE INTO binary_data (id, version, bytes) SELECT id, ?, bytes FROM binary_data WHERE id = ? AND version = ?',
     );
+    this.remove = writer.prepare('DELETE FROM binary_data WHERE id = ? AND version = ?');
   }
 
   write(id: string, versionId: number, bytes: Buffer): void {
     this.insert.run(id, versionId, bytes);
+  }
+
+  /** Deletes the row; its pages go back to SQLite's free list for the next writes. */
+  delete(id: string, versionId: number): void {
+    this.remove.run(id, versionId);
   }
 
   /** The bytes of version `from`, if any, also under version `to`. */

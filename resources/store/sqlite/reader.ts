@@ -3,7 +3,8 @@
 // transaction, on the writer connection (so a transaction sees its own writes).
 import type Database from 'better-sqlite3-multiple-ciphers';
 import type { SearchQuery } from '../../search/query';
-import type { HistoryQuery, Page, ScanPosition, StoreReader, StoredVersion, WriteMethod } from '../port';
+import type { HistoryQuery, LoggedVersion, Page, ScanPosition, StoreReader, StoredVersion, WriteMethod } from '../port';
+import { logPosition } from './log-position';
 import { decodeCursor, encodeCursor, type CursorKey } from './cursor';
 import type { ParamIds } from './param-ids';
 import { SearchCompiler } from './search-sql';
@@ -77,6 +78,13 @@ export class SqliteReader implements StoreReader {
     const page: Page<StoredVersion> = { entries: rows.map(toVersion) };
     if (rows.length === position.count) page.next = String(rows[rows.length - 1].seq);
     return page;
+  }
+
+  async log(after: string | undefined, count: number): Promise<LoggedVersion[]> {
+    const seq = after === undefined ? 0 : Number(after);
+    if (!Number.isSafeInteger(seq)) throw new Error(`invalid log position ${after}`);
+    const rows = this.versionsAfter.all(seq, count) as VersionRow[];
+    return rows.map((row) => ({ ...toVersion(row), position: logPosition(row.seq as number) }));
   }
 
   async readCurrent(resourceType: string, id: string): Promise<StoredVersion | undefined> {

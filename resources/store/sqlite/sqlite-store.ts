@@ -13,6 +13,7 @@ import type { SearchQuery } from '../../search/query';
 import type { IndexEntry } from '../../search/index-entry';
 import type {
   HistoryQuery,
+  LoggedVersion,
   Page,
   ReindexBatch,
   ResourceStore,
@@ -185,13 +186,14 @@ export class SqliteStore implements ResourceStore, MonitoredStore {
           !bytes && w.resourceType === BINARY
             ? await writerReads.readVersion(BINARY, w.id, w.versionId - 1)
             : undefined;
-        rowWriter.write(w);
+        original.position = rowWriter.write(w);
         if (bytes) blobWriter.write(w.id, w.versionId, bytes);
         else if (keepsPreviousContent(w, previous)) blobWriter.carryOver(w.id, w.versionId - 1, w.versionId);
         if (this.cache) this.touched.push(w);
       },
       appendAudit: async (records: AuditRecord[]) => auditAppender.append(records),
       writeBinaryData: async (id, versionId, bytes) => blobWriter.write(id, versionId, bytes),
+      deleteBinaryData: async (id, versionId) => blobWriter.delete(id, versionId),
     };
     const cacheBytes = options.readCacheBytes ?? DEFAULT_READ_CACHE_BYTES;
     this.cache = cacheBytes > 0 ? new CurrentVersionCache(this.writer, cacheBytes) : undefined;
@@ -264,6 +266,10 @@ export class SqliteStore implements ResourceStore, MonitoredStore {
 
   versions(position: ScanPosition): Promise<Page<StoredVersion>> {
     return this.reader.versions(position);
+  }
+
+  log(after: string | undefined, count: number): Promise<LoggedVersion[]> {
+    return this.reader.log(after, count);
   }
 
   async readAudit(id: string): Promise<StoredAuditRecord | undefined> {

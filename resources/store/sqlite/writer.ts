@@ -8,6 +8,7 @@ import type Database from 'better-sqlite3-multiple-ciphers';
 import type { IndexEntry } from '../../search/index-entry';
 import type { VersionWrite } from '../port';
 import type { DateSpans } from './date-spans';
+import { logPosition } from './log-position';
 import type { ParamIds } from './param-ids';
 import { INDEX_TABLES, type IndexType } from './schema';
 
@@ -85,7 +86,8 @@ export class SqliteWriter {
     return true;
   }
 
-  write(write: VersionWrite): void {
+  /** Writes the version and its index rows; returns its position in the write log. */
+  write(write: VersionWrite): string {
     const deleted = write.deleted ? 1 : 0;
     // Version 1 means the caller found no resource under this id (the port's contract), so there is no row to
     // look up; were there one, the unique (type, id) index would fail the write rather than corrupt it.
@@ -98,7 +100,7 @@ export class SqliteWriter {
     } else {
       this.updateResource.run(write.versionId, write.lastUpdated, deleted, rid);
     }
-    this.insertVersion.run(
+    const version = this.insertVersion.run(
       rid,
       write.resourceType,
       write.versionId,
@@ -109,6 +111,7 @@ export class SqliteWriter {
     const rows = this.indexRows(write.resourceType, write.index);
     if (inserted) rows.forEach((row, n) => this.insertRow(rid, n, row));
     else this.replaceRows(rid, rows);
+    return logPosition(Number(version.lastInsertRowid));
   }
 
   /** Makes the rows of `rid` the given ones: equal rows stay, the others are deleted, the missing inserted. */

@@ -275,3 +275,41 @@ test('a job Task the server did not queue (a client wrote it) is refused, never 
   }
   expect(log.starts).toHaveLength(1);
 });
+
+test('a resident job: one Task under its id, re-armed when it ended, taking no slot, its saves resetting attempts', async () => {
+  const a = await node({ concurrency: 1 });
+  let saves = 0;
+  let release: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (release = resolve));
+  a.jobs.register({
+    kind: 'resident',
+    resident: true,
+    run: async (context) => {
+      await context.save({ round: ++saves });
+      await stopped;
+      context.assertActive();
+      return [];
+    },
+  });
+  const request = { kind: 'resident', label: 'Resident', maxAttempts: 2 };
+  await Promise.all([a.jobs.ensureResident('the-resident', request), a.jobs.ensureResident('the-resident', request)]);
+  const running = await waitForTask(a.repo, 'the-resident', (t) => t.status === 'in-progress' && saves === 1);
+  // Its claim counted one attempt; the save set it back to 1, whatever came before.
+  expect(running.job.attempts).toBe(1);
+  // It takes no slot: an ordinary job still runs on this one-slot node.
+  const log = newLog();
+  a.jobs.register(countingHandler(log));
+  const other = await a.jobs.enqueue({ kind: 'count', label: 'Count', input: countInput(1) });
+  await waitForTask(a.repo, other.id, (t) => t.status === 'completed');
+  // Asking again while it runs changes nothing.
+  const version = (await a.repo.read('Task', 'the-resident')).versionId;
+  await a.jobs.ensureResident('the-resident', request);
+  expect((await a.repo.read('Task', 'the-resident')).versionId).toBe(version);
+
+  // Cancelled by an admin, it is queued afresh by the next ensureResident (at the next start).
+  expect(await a.jobs.cancel('the-resident')).toBe(true);
+  release();
+  await waitForTask(a.repo, 'the-resident', (t) => t.status === 'cancelled');
+  await a.jobs.ensureResident('the-resident', request);
+  await waitForTask(a.repo, 'the-resident', (t) => t.status === 'completed' && saves === 2);
+});

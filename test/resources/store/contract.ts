@@ -76,6 +76,25 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await store.readCurrent('Observation', 'a')).toBeUndefined();
     });
 
+    test('the write log: every version with the position its write was given, in write order', async () => {
+      const writes = [version('Patient', 'a', 1), version('Observation', 'o', 1), version('Patient', 'a', 2)];
+      await write(writes[0], writes[1]);
+      await write(writes[2], version('Patient', 'a', 3, [], { deleted: true, method: 'DELETE', json: undefined }));
+      const positions = writes.map((w) => w.position as string);
+      expect(positions.every((p) => typeof p === 'string')).toBe(true);
+      expect([...positions].sort()).toEqual(positions);
+      const all = await store.log(undefined, 10);
+      expect(all.map((v) => `${v.resourceType}/${v.id}/${v.versionId}/${v.deleted}`)).toEqual([
+        'Patient/a/1/false',
+        'Observation/o/1/false',
+        'Patient/a/2/false',
+        'Patient/a/3/true',
+      ]);
+      expect(all.slice(0, 3).map((v) => v.position)).toEqual(positions);
+      expect((await store.log(positions[0], 2)).map((v) => v.position)).toEqual(positions.slice(1));
+      expect(await store.log(all[3].position, 10)).toEqual([]);
+    });
+
     test('a transaction that throws leaves nothing behind; others in the same group commit', async () => {
       const failing = store.transaction(async (tx) => {
         await tx.writeVersion(
@@ -103,6 +122,37 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       const current = await store.readCurrent('Patient', 'once');
       expect(current?.versionId).toBe(1);
       expect(current?.json).not.toContain('changed');
+    });
+
+    test('blob delete: present exactly with blob writes; the bytes go when the transaction commits', async () => {
+      const blobs = await store.transaction(async (tx) => [tx.writeBinaryData, tx.deleteBinaryData]);
+      expect(blobs[1] === undefined).toBe(blobs[0] === undefined);
+      if (!blobs[0]) return;
+      await store.transaction(async (tx) => {
+        await tx.writeBinaryData?.('bulk:t:0', 1, Buffer.from('part 0'));
+        await tx.writeBinaryData?.('bulk:t:1', 1, Buffer.from('part 1'));
+        await tx.writeBinaryData?.('bulk:t:0', 2, Buffer.from('other version'));
+      });
+      const rolledBack = store.transaction(async (tx) => {
+        await tx.deleteBinaryData?.('bulk:t:0', 1);
+        throw new Error('rolled back');
+      });
+      await expect(rolledBack).rejects.toThrow('rolled back');
+      expect((await store.readBinaryData?.('bulk:t:0', 1))?.toString()).toBe('part 0');
+      let duringCommit: Buffer | undefined;
+      await store.transaction(async (tx) => {
+        await tx.deleteBinaryData?.('bulk:t:0', 1);
+        duringCommit = await store.readBinaryData?.('bulk:t:0', 1);
+      });
+      // Committed data only: the bytes were there until the delete committed, and are gone after it.
+      expect(duringCommit?.toString()).toBe('part 0');
+      expect(await store.readBinaryData?.('bulk:t:0', 1)).toBeUndefined();
+      expect((await store.readBinaryData?.('bulk:t:0', 2))?.toString()).toBe('other version');
+      expect((await store.readBinaryData?.('bulk:t:1', 1))?.toString()).toBe('part 1');
+      // Deleting what is not there is no error.
+      await store.transaction(async (tx) => tx.deleteBinaryData?.('bulk:t:0', 1));
+      await store.transaction(async (tx) => tx.deleteBinaryData?.('never', 1));
+      expect(await store.readBinaryData?.('bulk:t:0', 1)).toBeUndefined();
     });
 
     test('reads inside a transaction see its writes; outside reads see only committed data', async () => {

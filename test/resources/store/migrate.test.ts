@@ -429,6 +429,9 @@ class InterruptingStore implements ResourceStore {
   versions(position: ScanPosition) {
     return this.inner.versions(position);
   }
+  log(after: string | undefined, count: number) {
+    return this.inner.log(after, count);
+  }
   reindex(type: string, position: ScanPosition, extract: (stored: StoredVersion) => IndexEntry[]) {
     return this.inner.reindex(type, position, extract);
   }

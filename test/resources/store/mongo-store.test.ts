@@ -2,13 +2,15 @@
 // what is the adapter's own (version sequence checks, creation order). The same contract runs on a real
 // server in mongo-integration.test.ts where MONGODB_URL is set.
 import { guardKey, MongoStore } from '../../../resources/store/mongo/mongo-store';
+import { MemoryBucket } from '../../support/memory-bucket';
 import { MingoDatabase } from '../../support/mingo-database';
 import { verifyChain } from '../../../resources/audit/chain';
 import { allAuditRecords, auditRecord, describeAuditContract } from './audit-contract';
 import { describeStoreContract, query, version } from './contract';
 
 const onMingo = async () => {
-  const store = new MongoStore(new MingoDatabase());
+  // An in-memory bucket stands in for GridFS (tested through the driver in mongo-blobs.test.ts).
+  const store = new MongoStore(new MingoDatabase(), new MemoryBucket());
   return { store, cleanup: () => store.close() };
 };
 describeStoreContract('MongoDB adapter on mingo', onMingo);

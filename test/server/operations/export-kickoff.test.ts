@@ -7,7 +7,8 @@ import { BULK_HEADERS } from './export-support';
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp();
+  // Kick-offs here come quickly one after the other from one client: no per-client limit gets in the way.
+  t = await startTestApp({ services: { export: { maxConcurrent: 1000 } } });
 });
 afterAll(() => t.close());
 
@@ -83,6 +84,13 @@ test.each([
   ['includeAssociatedData without lenient handling', 'includeAssociatedData=LatestProvenanceResources'],
 ])('%s is a 400 at every level', async (_, query) => {
   for (const path of LEVELS) expectOutcome(await kick(`${path}?${query}`), 400);
+});
+
+test('includeAssociatedData is refused as not supported, naming the parameter and the lenient way round', async () => {
+  const res = await kick('/fhir/$export?includeAssociatedData=LatestProvenanceResources');
+  expectOutcome(res, 400);
+  expect(res.body.issue[0]).toMatchObject({ code: 'not-supported', expression: ['includeAssociatedData'] });
+  expect(res.body.issue[0].diagnostics).toMatch(/LatestProvenanceResources is not supported.*handling=lenient/);
 });
 
 test('unknown parameters and includeAssociatedData are accepted under handling=lenient (no 5xx)', async () => {
