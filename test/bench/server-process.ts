@@ -183,12 +183,16 @@ export async function startFhirServer(
   };
 }
 
-/** Node's options in package.json's start script, so the server under test runs as `npm start` runs it. */
+/**
+ * Node's options in package.json's start script, so the server under test runs as `npm start` runs it, and
+ * any in BENCH_SERVER_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the server under load).
+ */
 export function startScriptNodeFlags(): string[] {
   const manifest = JSON.parse(readFileSync(projectFile('package.json'), 'utf8')) as { scripts: { start: string } };
   const [command, ...words] = manifest.scripts.start.split(/\s+/);
   if (command !== 'node') throw new Error(`the start script does not run node: ${manifest.scripts.start}`);
-  return words.filter((word) => word.startsWith('--'));
+  const extra = process.env.BENCH_SERVER_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+  return [...words.filter((word) => word.startsWith('--')), ...extra];
 }
 
 /** A file at the project's root, found from here whether this runs compiled (dist/test/bench) or not. */
