@@ -32,7 +32,11 @@ export class ParamIds {
   ensure(resourceType: string, code: string): number {
     const existing = this.find(resourceType, code);
     if (existing !== undefined) return existing;
-    this.insert ??= this.db.prepare('INSERT INTO search_params (type, code) VALUES (?, ?) RETURNING pid');
+    // Another process on the same file may have added it since this map last looked: then its row is the answer.
+    this.insert ??= this.db.prepare(
+      `INSERT INTO search_params (type, code) VALUES (?, ?)
+       ON CONFLICT (type, code) DO UPDATE SET code = excluded.code RETURNING pid`,
+    );
     const { pid } = this.insert.get(resourceType, code) as { pid: number };
     this.ids.set(`${resourceType} ${code}`, pid);
     return pid;

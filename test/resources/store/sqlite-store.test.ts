@@ -49,6 +49,28 @@ describe('SQLite adapter', () => {
     await second.close();
   });
 
+  test('two processes on one file index a parameter new to both: the second takes the id the first gave it', async () => {
+    const file = path.join(dir, 'shared.sqlite');
+    const a = SqliteStore.open(file);
+    const b = SqliteStore.open(file);
+    try {
+      const entry: IndexEntry = { type: 'token', param: 'x-brand-new', system: 's', code: 'c', text: null };
+      await a.transaction(async (tx) => tx.writeVersion(version('Basic', 'one', 1, [entry])));
+      // b loaded its parameter ids before a added this one, and looks again at most once a second.
+      await b.transaction(async (tx) => tx.writeVersion(version('Basic', 'two', 1, [entry])));
+      const query = {
+        resourceTypes: ['Basic'],
+        conditions: [{ kind: 'token' as const, param: 'x-brand-new', values: [{ system: 's', code: 'c' }] }],
+        sort: [],
+        count: 10,
+      };
+      expect((await a.search(query as never)).entries.map((e) => e.id).sort()).toEqual(['one', 'two']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   test('a file of schema 1 is brought up to date: date windows find what the rows already there hold', async () => {
     const file = path.join(dir, 'v1.sqlite');
     const first = SqliteStore.open(file);
