@@ -182,14 +182,16 @@ export class Repository {
     });
   }
 
-  async read(resourceType: string, id: string): Promise<StoredVersion> {
+  /** `internal`: a read the server makes for itself (a version check), not disclosed, so not audited as such. */
+  async read(resourceType: string, id: string, options: { internal?: boolean } = {}): Promise<StoredVersion> {
     this.checkType(resourceType);
     assertValidId(id);
     requirePermission(this.access, resourceType, 'r');
     if (resourceType === AUDIT_EVENT) return this.disclose('read', await this.readAuditEvent(id));
     const stored = await this.reader.readCurrent(resourceType, id);
     if (!stored) throw notFound(`${resourceType}/${id} is not known`);
-    return this.disclose('read', this.guard.visible(stored, 'r'));
+    const visible = this.guard.visible(stored, 'r');
+    return options.internal ? visible : this.disclose('read', visible);
   }
 
   async vread(resourceType: string, id: string, versionId: number): Promise<StoredVersion> {

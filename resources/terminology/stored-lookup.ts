@@ -70,7 +70,7 @@ async function unchanged(
   if (!known.found) return true;
   try {
     // An update that moved the url away, or a deletion, shows here: the search above cannot match either.
-    return (await repo.read(type, known.found.id)).versionId === known.found.versionId;
+    return (await repo.read(type, known.found.id, { internal: true })).versionId === known.found.versionId;
   } catch {
     return false;
   }

@@ -23,6 +23,10 @@ interface VersionRow {
 
 const VERSION_COLUMNS = 'r.rid, r.type, r.id, v.version, v.last_updated, v.method, v.content';
 
+/** One page of a walk over the current resources of a type, in rid order (index resources_type_rid). */
+export const SCAN_TYPE_SQL = `SELECT ${VERSION_COLUMNS} FROM resources r JOIN versions v ON v.rid = r.rid AND v.version = r.version
+       WHERE r.type = ? AND r.deleted = 0 AND r.rid > ? ORDER BY r.rid LIMIT ?`;
+
 export class SqliteReader implements StoreReader {
   private readonly compiler: SearchCompiler;
   private readonly current: Database.Statement;
@@ -47,10 +51,7 @@ export class SqliteReader implements StoreReader {
       `SELECT ${VERSION_COLUMNS} FROM resources r JOIN versions v ON v.rid = r.rid
        WHERE r.type = ? AND r.id = ? AND v.version = ?`,
     );
-    this.scanType = db.prepare(
-      `SELECT ${VERSION_COLUMNS} FROM resources r JOIN versions v ON v.rid = r.rid AND v.version = r.version
-       WHERE r.type = ? AND r.deleted = 0 AND r.rid > ? ORDER BY r.rid LIMIT ?`,
-    );
+    this.scanType = db.prepare(SCAN_TYPE_SQL);
     this.versionsAfter = db.prepare(
       `SELECT ${VERSION_COLUMNS}, v.seq FROM versions v JOIN resources r ON r.rid = v.rid
        WHERE v.seq > ? ORDER BY v.seq LIMIT ?`,

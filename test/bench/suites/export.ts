@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { openStore } from '../../../resources/store';
 import type { ResourceStore } from '../../../resources/store/port';
 import { fixed } from '../report';
+import { processTokens } from '../../support/process-token';
 import { FHIR_JSON, type Target } from '../seed';
 import { findFreePort, startFhirServer, type FhirServerHandle } from '../server-process';
 import type { BenchOptions, BenchSuite, CeilingReport, SuiteReport, TargetCheck } from '../suite';
@@ -37,6 +38,9 @@ async function runExportSuite(options: BenchOptions): Promise<SuiteReport> {
   const port = options.port ?? (await findFreePort(options.host));
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hms-bench-export-'));
   const fhir = await startFhirServer(options, port, { dataDir });
+  const renew = await processTokens(dataDir, fhir.baseUrl);
+  fhir.target.authorization = `Bearer ${await renew()}`;
+  tokenSources.set(fhir.target, renew);
   let run: ExportRun;
   try {
     progress(`seeding ${options.patients} Patients`);
@@ -161,7 +165,25 @@ async function scanOnce(store: ResourceStore): Promise<{ perSecond: number; scan
   return { perSecond: scanned / seconds, scanned, seconds };
 }
 
-function send(
+/** One client's fresh tokens, per target: a million Patients outlast a backend token (5 minutes). */
+const tokenSources = new WeakMap<Target, () => Promise<string>>();
+
+/** A request; a 401 (the token expired) gets a new token of the same client and one retry. */
+async function send(
+  target: Target,
+  method: string,
+  pathAndQuery: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  const res = await sendOnce(target, method, pathAndQuery, headers, body);
+  const renew = tokenSources.get(target);
+  if (res.status !== 401 || !renew) return res;
+  target.authorization = `Bearer ${await renew()}`;
+  return sendOnce(target, method, pathAndQuery, headers, body);
+}
+
+function sendOnce(
   target: Target,
   method: string,
   pathAndQuery: string,

@@ -11,6 +11,7 @@ import { describeStoreContract, subjectEntry, version } from './contract';
 import { allAuditRecords, auditRecord, describeAuditContract } from './audit-contract';
 import type { IndexEntry } from '../../../resources/search/index-entry';
 import { SCHEMA_VERSION } from '../../../resources/store/sqlite/schema';
+import { SCAN_TYPE_SQL } from '../../../resources/store/sqlite/reader';
 import { chainHash, verifyChain } from '../../../resources/audit/chain';
 
 const onFile = async () => {
@@ -47,6 +48,21 @@ describe('SQLite adapter', () => {
     const second = SqliteStore.open(file);
     expect((await second.readCurrent('Patient', 'keep'))?.versionId).toBe(1);
     await second.close();
+  });
+
+  test('a walk over one type pages through an index in rid order, never sorting the whole type per page', async () => {
+    const file = path.join(dir, 'scan.sqlite');
+    await SqliteStore.open(file).close();
+    const db = new Database(file, { readonly: true });
+    try {
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${SCAN_TYPE_SQL}`).all('Patient', 0, 10) as { detail: string }[])
+        .map((row) => row.detail)
+        .join('; ');
+      expect(plan).toContain('resources_type_rid');
+      expect(plan).not.toContain('TEMP B-TREE');
+    } finally {
+      db.close();
+    }
   });
 
   test('two processes on one file index a parameter new to both: the second takes the id the first gave it', async () => {
