@@ -12,21 +12,21 @@ import type { CommitFeed } from '../commit-feed';
 import { AccessGuard } from '../access-guard';
 import { AccessJournal } from '../audit/trail';
 import { JobStopped, type JobContext } from '../jobs/handler';
-import { JOB_KIND_SYSTEM } from '../jobs/job-task';
 import { Repository, type RepositoryServices } from '../repository';
-import { extractIndexEntries } from '../search/extract';
-import type { IndexEntry } from '../search/index-entry';
 import { parseSearchParams } from '../search/parse';
 import type { StoredVersion, VersionWrite } from '../store/port';
+import { checkpointOf, progressOf, restoreActive, type Active } from './active';
 import { EMPTY_CHECKPOINT, replayStart, type DeliveryCheckpoint } from './checkpoint';
 import { CheckpointStore } from './checkpoint-store';
 import { readSubscription, type EndpointPolicy, type SubscriptionDefinition } from './definition';
-import { NotificationSender, type DeliverySettings, type NotifiedSubscription } from './delivery';
+import { NotificationSender, type DeliverySettings } from './delivery';
 import { SubscriptionMatcher } from './matcher';
-import type { NotificationEvent } from './notification';
+import { QueueSender } from './queue-sender';
+import { LOG_BATCH, SettlingLog } from './settling-log';
 import { SocketBindings, type NotificationSocket } from './socket-bindings';
 import type { RecordedEvent, SubscriptionState, SubscriptionStates } from './state';
 import { subscriberAccess } from './subscriber';
+import { isJobTask, writeSubject, type Written } from './write-subject';
 
 export interface SubscriptionEngineSettings extends DeliverySettings {
   allowEndpoint: EndpointPolicy;
@@ -48,30 +48,8 @@ export const DEFAULT_ENGINE_SETTINGS: Omit<SubscriptionEngineSettings, 'baseUrl'
 
 /** Events kept per subscription for `$events`. */
 export const RECENT_EVENTS = 100;
-/** Versions read from the write log at a time while replaying. */
-const REPLAY_BATCH = 500;
 /** How often a matched position that moved without any event is saved. */
 const POSITION_SAVE_MS = 30_000;
-
-type QueuedEvent = NotificationEvent & { position?: string };
-
-/** A version as the engine matches it: from a commit (with its index entries) or from the write log. */
-type Written = StoredVersion & { index?: IndexEntry[]; position?: string };
-
-interface Active extends NotifiedSubscription {
-  guard: AccessGuard;
-  failures: number;
-  /** Events delivered (or given up on): the first queued one is number delivered + 1. */
-  delivered: number;
-  queue: QueuedEvent[];
-  /** Log position before the first queued event (what the checkpoint keeps while some are undelivered). */
-  resumeAfter?: string;
-  /** lastUpdated of the version the engine first saw: a replay gives it no event of earlier writes. */
-  loadedAt: number;
-  recent: RecordedEvent[];
-  sending?: Promise<void>;
-  heartbeat?: NodeJS.Timeout;
-}
 
 /** This node's run of the delivery job. */
 interface Lead {
@@ -96,6 +74,7 @@ export class SubscriptionEngine implements SubscriptionStates {
   private readonly matcher = new SubscriptionMatcher();
   private readonly sockets = new SocketBindings();
   private readonly sender: NotificationSender;
+  private readonly queues: QueueSender;
   private readonly active = new Map<string, Active>();
   /** The latest version seen of each Subscription. */
   private readonly versions = new Map<string, number>();
@@ -106,10 +85,7 @@ export class SubscriptionEngine implements SubscriptionStates {
   private leading?: Promise<unknown>;
   /** Log position of the last version matched. */
   private position?: string;
-  /** Where the log can be out of commit order (several nodes): it is read again up to here each tick. */
-  private tailAfter?: string;
-  /** Positions matched past tailAfter, so that reading the log again matches each version once. */
-  private readonly seen = new Set<string>();
+  private readonly settling: SettlingLog;
   /** Versions are matched one after another, so that events are numbered in write order. */
   private matching: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -123,7 +99,17 @@ export class SubscriptionEngine implements SubscriptionStates {
   ) {
     this.repo = new Repository(services, SYSTEM_ACCESS);
     this.checkpoints = new CheckpointStore(services.store);
+    this.settling = new SettlingLog(services.store);
     this.sender = new NotificationSender(settings, this.sockets, () => this.stopped);
+    this.queues = new QueueSender(this.sender, settings.maxFailures, {
+      stopped: () => this.stopped,
+      isRunning: (active) => this.active.get(active.id) === active,
+      sent: () => {
+        if (this.lead) this.lead.dirty = true;
+      },
+      setStatus: (id, status, reason) => this.setStatus(id, status, reason),
+      track: (work) => this.track(work),
+    });
   }
 
   /** Loads the stored Subscriptions that are requested or active, then follows the commits of `feed`. */
@@ -233,31 +219,17 @@ export class SubscriptionEngine implements SubscriptionStates {
   private async runLead(lead: Lead): Promise<TaskOutput[]> {
     lead.restored = (await this.checkpoints.read()) ?? EMPTY_CHECKPOINT;
     if (this.services.store.logSettleMs) await this.loadSubscriptions();
-    this.restore(lead.restored);
-    // While replaying, remember what was matched (where the log settles late), not to match it again after.
-    this.tailAfter = this.settledPosition() === undefined ? undefined : '';
-    this.seen.clear();
+    this.position = lead.restored.position;
+    for (const active of this.active.values()) restoreActive(active, lead.restored);
+    this.settling.replaying();
     if (lead.restored.position !== undefined) await this.replay(lead, replayStart(lead.restored));
     // A first run starts from now: there is no earlier checkpoint to replay from.
-    this.tailAfter = this.tailStart();
-    const held = (lead.held ?? []).filter((w) => this.isAfter(w.position) && !this.seen.has(w.position ?? ''));
+    this.settling.follow(this.position);
+    const held = (lead.held ?? []).filter((w) => this.isAfter(w.position) && !this.settling.has(w.position));
     lead.held = undefined;
     for (const write of held) this.enqueue(write);
     for (const active of this.active.values()) this.resume(active);
     return this.follow(lead);
-  }
-
-  /** Each subscription's count and failures as the checkpoint has them; nothing is queued yet. */
-  private restore(checkpoint: DeliveryCheckpoint): void {
-    this.position = checkpoint.position;
-    for (const active of this.active.values()) {
-      const progress = checkpoint.subscriptions[active.id];
-      active.queue = [];
-      active.delivered = progress?.delivered ?? 0;
-      active.failures = progress?.failures ?? 0;
-      active.resumeAfter = progress?.resumeAfter;
-      active.state.eventsSinceStart = active.delivered;
-    }
   }
 
   private async replay(lead: Lead, from: string | undefined): Promise<void> {
@@ -267,9 +239,9 @@ export class SubscriptionEngine implements SubscriptionStates {
     for (;;) {
       if (this.stopped) throw new JobStopped('stopping');
       lead.context.assertActive();
-      const batch = await this.services.store.log(after, REPLAY_BATCH);
+      const batch = await this.services.store.log(after, LOG_BATCH);
       for (const version of batch) await this.match(version);
-      if (batch.length < REPLAY_BATCH) break;
+      if (batch.length < LOG_BATCH) break;
       after = batch[batch.length - 1].position;
     }
     lead.replaying = false;
@@ -286,7 +258,14 @@ export class SubscriptionEngine implements SubscriptionStates {
         setTimeout(resolve, this.settings.checkpointMs).unref();
       });
       lead.context.assertActive();
-      await this.readSettlingLog(lead);
+      await this.settling.read(
+        (version) => this.enqueue(version, 'other node'),
+        () => {
+          lead.context.assertActive();
+          return !this.stopped;
+        },
+      );
+      await this.matching;
       // A position that moved without events is saved now and then, so that a restart replays little.
       const stale = lead.moved && Date.now() - lead.savedAt >= POSITION_SAVE_MS;
       if (lead.dirty || stale || (this.stopped && lead.moved)) {
@@ -294,7 +273,7 @@ export class SubscriptionEngine implements SubscriptionStates {
         lead.moved = false;
         try {
           await this.matching;
-          await this.checkpoints.write(this.checkpoint());
+          await this.checkpoints.write(checkpointOf(this.active.values(), this.position));
           lead.savedAt = Date.now();
         } catch {
           // The store is busy or closing: the next tick saves again.
@@ -308,7 +287,7 @@ export class SubscriptionEngine implements SubscriptionStates {
 
   /** The job Task's outputs, written when they changed, at most every `progressMs`. */
   private async report(lead: Lead): Promise<void> {
-    const outputs = this.progress();
+    const outputs = progressOf(this.active);
     const text = JSON.stringify(outputs);
     if (text === lead.reported || Date.now() - lead.reportedAt < this.settings.progressMs) return;
     try {
@@ -318,27 +297,6 @@ export class SubscriptionEngine implements SubscriptionStates {
     } catch (error) {
       if (error instanceof JobStopped) throw error;
     }
-  }
-
-  private checkpoint(): DeliveryCheckpoint {
-    const subscriptions: DeliveryCheckpoint['subscriptions'] = {};
-    for (const active of this.active.values()) {
-      subscriptions[active.id] = {
-        delivered: active.delivered,
-        failures: active.failures,
-        ...(active.resumeAfter !== undefined ? { resumeAfter: active.resumeAfter } : {}),
-      };
-    }
-    return { ...(this.position !== undefined ? { position: this.position } : {}), subscriptions };
-  }
-
-  private progress(): TaskOutput[] {
-    let delivered = 0;
-    for (const active of this.active.values()) delivered += active.delivered;
-    return [
-      { type: { text: 'active subscriptions' }, valueInteger: this.active.size },
-      { type: { text: 'events delivered' }, valueInteger: delivered },
-    ];
   }
 
   /** `other node`: read from the log, a commit this node's feed did not tell of. */
@@ -360,8 +318,8 @@ export class SubscriptionEngine implements SubscriptionStates {
     if (write.resourceType === 'Subscription' && from === 'other node' && !lead.replaying) {
       this.subscriptionWritten(write);
     } else if (write.resourceType !== 'Subscription') {
-      const subject = await this.matchable(write);
-      if (subject && !isJobTask(subject)) {
+      const subject = await writeSubject(this.services, write);
+      if (subject) {
         for (const id of await this.matchingIds(subject)) {
           const active = this.active.get(id);
           if (active && this.isNewEvent(lead, active, write)) this.addEvent(lead, active, write, subject, before);
@@ -369,63 +327,8 @@ export class SubscriptionEngine implements SubscriptionStates {
       }
     }
     if (this.isAfter(write.position)) this.position = write.position ?? this.position;
-    if (this.tailAfter !== undefined && write.position !== undefined) this.seen.add(write.position);
+    this.settling.matched(write.position);
     lead.moved = true;
-  }
-
-  /**
-   * Several nodes write to the store (MongoDB): their commits reach this node only through the write log, where
-   * a version may appear a moment after versions with later positions. Each tick reads the log again from the
-   * position where it settled and matches what was not matched yet.
-   */
-  private async readSettlingLog(lead: Lead): Promise<void> {
-    if (this.tailAfter === undefined) return;
-    const settled = this.settledPosition();
-    let after: string | undefined = this.tailAfter;
-    for (;;) {
-      const batch = await this.services.store.log(after, REPLAY_BATCH);
-      for (const version of batch) if (!this.seen.has(version.position)) this.enqueue(version, 'other node');
-      if (batch.length < REPLAY_BATCH || this.stopped) break;
-      after = batch[batch.length - 1].position;
-      lead.context.assertActive();
-    }
-    await this.matching;
-    if (settled !== undefined && settled > this.tailAfter) this.tailAfter = settled;
-    for (const position of this.seen) if (position <= this.tailAfter) this.seen.delete(position);
-  }
-
-  /**
-   * Where reading the settling log starts after a replay: what the checkpoint and the replay matched counts as
-   * matched. (A version another node commits late, with a position before the previous holder's last one, in
-   * the seconds around a takeover, is not told of.)
-   */
-  private tailStart(): string | undefined {
-    const settled = this.settledPosition();
-    if (settled === undefined) return undefined;
-    return this.position !== undefined && this.position > settled ? this.position : settled;
-  }
-
-  /** The log position before which no more versions can appear; undefined when the log is in commit order. */
-  private settledPosition(): string | undefined {
-    const { store } = this.services;
-    if (!store.logSettleMs || !store.logPositionAt) return undefined;
-    return store.logPositionAt(Date.now() - store.logSettleMs);
-  }
-
-  /**
-   * The version whose content is matched, with its index entries: the written one, or for a deletion the
-   * version it deleted (a resource leaves a worklist as what it was).
-   */
-  private async matchable(write: Written): Promise<VersionWrite | undefined> {
-    const version = write.deleted
-      ? await this.services.store.readVersion(write.resourceType, write.id, write.versionId - 1)
-      : write;
-    if (!version?.json) return undefined;
-    const index =
-      !write.deleted && write.index
-        ? write.index
-        : extractIndexEntries(this.services.registry, JSON.parse(version.json) as never);
-    return { ...version, index, deleted: false };
   }
 
   private async matchingIds(subject: VersionWrite): Promise<string[]> {
@@ -484,7 +387,7 @@ export class SubscriptionEngine implements SubscriptionStates {
       position: write.position,
       ...(full ? { resource: JSON.parse(write.json as string) as never } : {}),
     });
-    this.flush(active);
+    this.queues.flush(active);
   }
 
   private subscriptionWritten(stored: StoredVersion): void {
@@ -542,8 +445,8 @@ export class SubscriptionEngine implements SubscriptionStates {
       this.track(this.activate(active));
       return;
     }
-    this.startHeartbeat(active);
-    this.flush(active);
+    this.queues.startHeartbeat(active);
+    this.queues.flush(active);
   }
 
   private remove(id: string): void {
@@ -567,56 +470,6 @@ export class SubscriptionEngine implements SubscriptionStates {
     await this.setStatus(active.id, 'active');
   }
 
-  /** Sends what is queued, one notification at a time, so a subscriber sees its events in order. */
-  private flush(active: Active): void {
-    if (active.sending || this.stopped || active.queue.length === 0 || active.state.status !== 'active') return;
-    active.sending = this.track(this.drain(active)).finally(() => (active.sending = undefined));
-  }
-
-  private async drain(active: Active): Promise<void> {
-    const max = active.definition.channel.maxCount ?? 100;
-    while (
-      !this.stopped &&
-      active.queue.length > 0 &&
-      active.state.status === 'active' &&
-      this.active.get(active.id) === active
-    ) {
-      const events = active.queue.slice(0, max);
-      const outcome = await this.sender.send(active, 'event-notification', events);
-      if (this.stopped && !outcome.ok) return;
-      this.sent(active, events);
-      if (outcome.ok) {
-        active.failures = 0;
-        continue;
-      }
-      active.failures++;
-      active.state.errors = [outcome.error ?? 'delivery failed'];
-      if (active.failures >= this.settings.maxFailures) {
-        const reason = `${active.failures} notifications in a row failed; the last: ${outcome.error}`;
-        await this.setStatus(active.id, 'error', reason);
-        return;
-      }
-    }
-  }
-
-  /** A notification is done with (delivered, or failed for good): its events leave the queue. */
-  private sent(active: Active, events: QueuedEvent[]): void {
-    active.queue.splice(0, events.length);
-    active.delivered += events.length;
-    active.resumeAfter =
-      active.queue.length === 0 ? undefined : (events[events.length - 1].position ?? active.resumeAfter);
-    if (this.lead) this.lead.dirty = true;
-  }
-
-  private startHeartbeat(active: Active): void {
-    const seconds = active.definition.channel.heartbeatSeconds;
-    if (!seconds || (!active.definition.topic && active.definition.channel.type === 'rest-hook')) return;
-    active.heartbeat = setInterval(() => {
-      if (!active.sending && active.queue.length === 0) this.track(this.sender.send(active, 'heartbeat', []));
-    }, seconds * 1000);
-    active.heartbeat.unref();
-  }
-
   /** Writes the Subscription's new status (and error); the engine picks the new version up from the commit. */
   private async setStatus(id: string, status: 'active' | 'error', reason?: string): Promise<void> {
     if (this.stopped) return;
@@ -635,12 +488,4 @@ export class SubscriptionEngine implements SubscriptionStates {
     void tracked.finally(() => this.pending.delete(tracked));
     return tracked;
   }
-}
-
-/**
- * The server's own job Tasks (this delivery job's checkpoints among them) are not events: they would notify
- * work-queue subscribers of internals, and the job of its own saves.
- */
-function isJobTask(write: Written): boolean {
-  return write.resourceType === 'Task' && write.json !== undefined && write.json.includes(JOB_KIND_SYSTEM);
 }
