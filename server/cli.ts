@@ -5,7 +5,6 @@ import readline from 'node:readline';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../resources/errors';
 import { Repository, type RepositoryServices } from '../resources/repository';
-import { resourceTypes } from '../resources/definitions';
 import { auditCommand } from './audit-command';
 import { backupCommand, restoreCommand } from './backup-command';
 import { rekeyCommand } from './rekey-command';
@@ -85,21 +84,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
     }
     return withServices({ validating: true }, (services) => importFile(services, file, io));
   },
-  export: async (args, io) => {
-    if (args.includes('--out') || args.includes('--since')) return exportCommand(args, io);
-    const type = option(args, '--type');
-    const output = option(args, '--output');
-    if (type && !resourceTypes().includes(type)) {
-      io.err(`hms export: unknown resource type ${type}\n`);
-      return 2;
-    }
-    return withServices({ validating: false }, async (services) => {
-      const write = output ? openOutput(output) : io.out;
-      const count = await exportResources(services, type ? [type] : resourceTypes(), write);
-      io.err(`exported ${count} resources\n`);
-      return 0;
-    });
-  },
+  export: (args, io) => exportCommand(args, io),
   migrate: (args, io) => migrateCommand(args, io),
   audit: (args, io) => auditCommand(args, io),
   hl7: (args, io) => hl7Command(args, io),
@@ -111,16 +96,6 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   restore: restoreCommand,
   rekey: rekeyCommand,
 };
-
-function option(args: string[], name: string): string | undefined {
-  const index = args.indexOf(name);
-  return index >= 0 ? args[index + 1] : undefined;
-}
-
-function openOutput(file: string): (text: string) => void {
-  fs.writeFileSync(file, '');
-  return (text) => fs.appendFileSync(file, text);
-}
 
 /** Opens the store for one command; only a command that writes starts validation workers. */
 async function withServices(
@@ -207,29 +182,4 @@ function describe(error: unknown): string {
       .join('; ');
   }
   return (error as Error).message;
-}
-
-async function exportResources(
-  services: RepositoryServices,
-  types: string[],
-  write: (text: string) => void,
-): Promise<number> {
-  let count = 0;
-  for (const type of types) {
-    let cursor: string | undefined;
-    do {
-      const page = await services.store.search({
-        resourceTypes: [type],
-        conditions: [],
-        sort: [],
-        count: 1000,
-        total: 'none',
-        cursor,
-      });
-      for (const stored of page.entries) write(`${stored.json}\n`);
-      count += page.entries.length;
-      cursor = page.next;
-    } while (cursor);
-  }
-  return count;
 }

@@ -84,6 +84,11 @@ test('usage errors exit 2', async () => {
   expect(await main(['import'], capture())).toBe(2);
   expect(await main(['import', '/no/such/file.ndjson'], capture())).toBe(2);
   expect(await main(['export', '--type', 'Nope'], capture())).toBe(2);
+  expect(await main(['export', '--type', 'Patient,Nope'], capture())).toBe(2);
+  // One NDJSON stream holds no deletions: --since writes a directory.
+  const both = capture();
+  expect(await main(['export', '--output', 'x.ndjson', '--since', '2026-01-01T00:00:00Z'], both)).toBe(2);
+  expect(both.stderr).toMatch(/Usage: hms export/);
 });
 
 test('the bin script runs the compiled CLI', () => {
