@@ -3,6 +3,7 @@
 // a running job's progress, a completed job's manifest, a failure, or 404 once deleted or expired.
 import type { Task } from '@medplum/fhirtypes';
 import { SYSTEM_ACCESS, type AccessContext } from '../access';
+import { records } from '../audit/trail';
 import { FhirError, forbidden, notFound } from '../errors';
 import { jobKindOf } from '../jobs/job-task';
 import { Repository, type RepositoryServices } from '../repository';
@@ -110,6 +111,17 @@ export async function exportFile(
   }
   const bytes = await new ExportFileStore(services.store).read(id, part);
   if (!bytes) throw notFound(`Export ${id} has no file ${part}`);
+  // A download discloses many records at once: one AuditEvent names the export, the file and what it holds.
+  const what = `$export ${id} file ${part}: ${file.count} ${file.deleted ? `deletions of ${type}` : type}`;
+  await services.store.logAudit(
+    records(access, {
+      subtype: 'operation',
+      outcome: '0',
+      entities: [`Task/${id}`],
+      resourceType: type,
+      outcomeText: what,
+    }),
+  );
   return bytes;
 }
 

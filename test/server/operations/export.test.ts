@@ -66,9 +66,18 @@ test('system-level export: a manifest per the spec and one NDJSON file per type'
     ['Patient', 3],
   ]);
   for (const file of manifest.output) expect(file.url).toMatch(/^http:\/\/localhost:8080\/fhir\/\$export-file\//);
+  const downloadsFrom = Date.now();
   const files = await downloadAll(bulk, manifest);
   expect(idsOf(files.Patient)).toEqual([ids.anna, ids.ben, ids.cleo].sort());
   expect(files.Observation.every((o) => o.resourceType === 'Observation')).toBe(true);
+  // Each download is in the audit trail: the export, the file and what it held, never its content.
+  const audited = await t.services.store.searchAudit({ subtype: ['operation'], since: downloadsFrom, count: 50 });
+  const texts = audited.entries.map((r) => JSON.parse(r.json).outcomeDesc as string).sort();
+  expect(texts).toEqual(
+    manifest.output
+      .map((o) => `$export ${pathOf(status).split('/').pop()} file ${o.url.split('/').pop()}: ${o.count} ${o.type}`)
+      .sort(),
+  );
 
   const res = await bulk.get(pathOf(status));
   expect(res.headers['content-type']).toMatch(/^application\/json/);
