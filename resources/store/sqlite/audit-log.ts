@@ -6,6 +6,7 @@ import { chainHash, GENESIS_HASH } from '../../audit/chain';
 import type { AuditQuery, AuditRecord, StoredAuditRecord } from '../../audit/record';
 import { decodeAuditCursor, encodeAuditCursor } from '../audit-cursor';
 import type { Page } from '../port';
+import { limit } from './sql';
 
 interface AuditRow {
   seq: number;
@@ -92,8 +93,8 @@ export class SqliteAuditReader {
     if (query.until !== undefined) where('a.recorded <= ?', query.until);
     if (query.cursor !== undefined) where(`${seq} < ?`, decodeAuditCursor(query.cursor));
     const from = query.patient === undefined ? 'audit a' : 'audit_patient p JOIN audit a ON a.seq = p.seq';
-    const sql = `SELECT a.* FROM ${from} WHERE ${filters.join(' AND ') || '1'} ORDER BY ${seq} DESC LIMIT ?`;
-    const rows = this.statement(sql).all(...params, query.count + 1) as AuditRow[];
+    const sql = `SELECT a.* FROM ${from} WHERE ${filters.join(' AND ') || '1'} ORDER BY ${seq} DESC ${limit(query.count + 1)}`;
+    const rows = this.statement(sql).all(...params) as AuditRow[];
     const entries = rows.slice(0, query.count).map(toRecord);
     const page: Page<StoredAuditRecord> = { entries };
     if (rows.length > query.count) page.next = encodeAuditCursor(entries[entries.length - 1].seq);

@@ -4,7 +4,7 @@
 import type { Condition } from '../../search/query';
 import type { Cursor } from './cursor';
 import { INDEX_TABLES, type IndexType } from './schema';
-import type { Sql } from './sql';
+import { limit, type Sql } from './sql';
 
 /** Equalities on every column of a value index (after pid): the index then lists its rows by rid. */
 export interface IndexSeek {
@@ -47,8 +47,8 @@ export function seekRowsSql(seek: IndexSeek, pid: number, cap: number): Sql {
   const table = INDEX_TABLES[seek.indexType].table;
   const own = equalities(seek, pid, 'd');
   return {
-    text: `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} d INDEXED BY ${table}_value WHERE ${own.text} LIMIT ?)`,
-    params: [...own.params, cap],
+    text: `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} d INDEXED BY ${table}_value WHERE ${own.text} ${limit(cap)})`,
+    params: own.params,
   };
 }
 
@@ -80,7 +80,7 @@ export function drivenPage(seek: IndexSeek, pid: number, rest: Sql, cursor: Curs
       ` JOIN versions v ON v.rid = r.rid AND v.version = r.version` +
       ` WHERE ${own.text}${keyset.text}` +
       ` AND NOT EXISTS (SELECT 1 FROM ${table} e WHERE ${earlier.text} AND e.rid = d.rid AND e.n < d.n)` +
-      ` AND (${rest.text}) ORDER BY d.rid ${reverse ? 'DESC' : 'ASC'} LIMIT ?`,
-    params: [...own.params, ...keyset.params, ...earlier.params, ...rest.params, count + 1],
+      ` AND (${rest.text}) ORDER BY d.rid ${reverse ? 'DESC' : 'ASC'} ${limit(count + 1)}`,
+    params: [...own.params, ...keyset.params, ...earlier.params, ...rest.params],
   };
 }

@@ -8,6 +8,7 @@ import { logPosition } from './log-position';
 import { decodeCursor, encodeCursor, type CursorKey } from './cursor';
 import type { ParamIds } from './param-ids';
 import { SearchCompiler } from './search-sql';
+import { limit } from './sql';
 
 interface VersionRow {
   rid: number;
@@ -131,8 +132,8 @@ export class SqliteReader implements StoreReader {
     const where = [...filters, ...keyset].join(' AND ') || '1';
     const rows = this.statement(
       `SELECT ${VERSION_COLUMNS}, v.seq FROM versions v JOIN resources r ON r.rid = v.rid WHERE ${where}
-       ORDER BY v.seq ${reverse ? 'ASC' : 'DESC'} LIMIT ?`,
-    ).all(...params, ...(cursor ? [cursor.rid] : []), query.count + 1) as VersionRow[];
+       ORDER BY v.seq ${reverse ? 'ASC' : 'DESC'} ${limit(query.count + 1)}`,
+    ).all(...params, ...(cursor ? [cursor.rid] : [])) as VersionRow[];
     const total =
       query.id !== undefined
         ? (

@@ -20,7 +20,7 @@ import { compositeMembers, storedCodes, type ParameterUnions } from '../../searc
 import type { Cursor, CursorKey } from './cursor';
 import { drivenPage, indexSeekOf, seekRowsSql, type IndexSeek } from './driven-page';
 import { nearSql } from './search-near';
-import type { Sql } from './sql';
+import { limit, type Sql } from './sql';
 import { latitudeCode, longitudeCode } from '../../search/types/position';
 export { SEARCHABLE_TYPES } from '../searchable-types';
 
@@ -92,8 +92,8 @@ export class SearchCompiler {
         `SELECT r.rid, r.type, r.id, r.version, r.last_updated, v.method, v.content` +
         keyColumns.map((c) => `, ${c}`).join('') +
         ` FROM resources r JOIN versions v ON v.rid = r.rid AND v.version = r.version` +
-        ` WHERE ${filter.text} ORDER BY ${order.join(', ')} LIMIT ?`,
-      params: [...keys.flatMap((k) => k.params), ...filter.params, query.count + 1],
+        ` WHERE ${filter.text} ORDER BY ${order.join(', ')} ${limit(query.count + 1)}`,
+      params: [...keys.flatMap((k) => k.params), ...filter.params],
     };
   }
 

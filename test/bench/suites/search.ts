@@ -307,6 +307,7 @@ async function walkLoad(
     port: target.port,
     connections: options.connections,
     driver: options.driver,
+    authorization: target.authorization,
   });
   const pages = new LoadRecorder();
   const walkHistogram = new LatencyHistogram();
