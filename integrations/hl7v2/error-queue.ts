@@ -39,7 +39,7 @@ export class ErrorQueue {
     }
     const channel = this.inboundChannel(message);
     await this.store.note(id, { at: Date.now(), status: 'reprocessed', actor });
-    return this.processor.process(channel, message, actor);
+    return this.processor.process(channel, message, { actor });
   }
 
   /**
@@ -87,7 +87,7 @@ export class ErrorQueue {
       this.released(original.channel);
       return stored;
     }
-    return this.processor.process(inbound as InboundChannel, stored, actor);
+    return this.processor.process(inbound as InboundChannel, stored, { actor });
   }
 
   async discard(id: string, reason: string, actor: string): Promise<StoredMessage> {

@@ -100,7 +100,9 @@ function responseEntry(response: FhirResponse, baseUrl: string, preference: stri
     },
   };
   if (stored && !stored.deleted) result.fullUrl = `${baseUrl}/${stored.resourceType}/${stored.id}`;
-  const body = response.body ? responseBody(response.body) : undefined;
+  // A successful write answered minimally shows no body: not parsing it spares a JSON.parse per entry.
+  const minimalWrite = response.isWrite && preference === 'minimal' && response.status < 400;
+  const body = response.body && !minimalWrite ? responseBody(response.body) : undefined;
   const isOutcome = body?.resourceType === 'OperationOutcome';
   if (response.status >= 400 && isOutcome) {
     result.response!.outcome = body;

@@ -28,10 +28,12 @@ export async function applyMessage(
   baseUrl: string,
   channel: InboundChannel,
   message: StoredMessage,
+  /** The message as the receiver parsed it from the same bytes; parsed here when absent (a replay). */
+  received?: V2Message,
 ): Promise<ApplyResult> {
   let parsed: V2Message;
   try {
-    parsed = V2Message.parse(decodeFrame(message.raw, channel.charset).text);
+    parsed = received ?? V2Message.parse(decodeFrame(message.raw, channel.charset).text);
   } catch (error) {
     if (error instanceof V2ParseError) return failure('parse', error.message, '100');
     throw error;
@@ -89,10 +91,24 @@ function audit(
 /** Patients the message wrote or wrote about: written Patients and the patients its resources reference. */
 function patientsIn(bundle: Bundle, versions: string[]): string[] {
   const ids = new Set(versions.filter((v) => v.startsWith('Patient/')).map((v) => v.split('/')[1]));
-  const text = JSON.stringify(bundle.entry?.map((e) => e.resource) ?? []);
-  for (const match of text.matchAll(/"reference":"Patient\/([A-Za-z0-9.-]{1,64})"/g)) ids.add(match[1]);
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item);
+      return;
+    }
+    if (typeof value !== 'object' || value === null) return;
+    for (const [key, child] of Object.entries(value)) {
+      if (key !== 'reference') visit(child);
+      else if (typeof child === 'string' && child.startsWith('Patient/') && PATIENT_ID.test(child.slice(8))) {
+        ids.add(child.slice(8));
+      }
+    }
+  };
+  for (const entry of bundle.entry ?? []) visit(entry.resource);
   return [...ids];
 }
+
+const PATIENT_ID = /^[A-Za-z0-9.-]{1,64}$/;
 
 function mappingContext(channel: InboundChannel, message: V2Message, messageId: string): MappingContext {
   return {

@@ -4,6 +4,7 @@
 // whatever was stored but not yet applied.
 import type { RepositoryServices } from '../../../resources/repository';
 import type { InboundChannel } from '../channels';
+import type { V2Message } from '../message/v2-message';
 import type { MessageStore, StoredMessage } from '../message-store/port';
 import { applyMessage, type ApplyResult } from './apply';
 
@@ -29,12 +30,20 @@ export class InboundProcessor {
     private readonly hooks: ProcessorHooks = {},
   ) {}
 
-  /** Queues a stored message behind the earlier ones of its channel and patient; resolves once applied. */
-  process(channel: InboundChannel, message: StoredMessage, actor = 'processor'): Promise<StoredMessage> {
+  /**
+   * Queues a stored message behind the earlier ones of its channel and patient; resolves once applied. The
+   * receiver passes the message it has just parsed, which spares parsing the stored bytes again.
+   */
+  process(
+    channel: InboundChannel,
+    message: StoredMessage,
+    options: { actor?: string; parsed?: V2Message } = {},
+  ): Promise<StoredMessage> {
+    const actor = options.actor ?? 'processor';
     const key = chainKey(channel.id, message.patientId);
     const slots = this.slotsOf(channel.id);
     const previous = this.chains.get(key) ?? Promise.resolve();
-    const run = previous.then(() => slots.run(() => this.applyAndRecord(channel, message, actor)));
+    const run = previous.then(() => slots.run(() => this.applyAndRecord(channel, message, actor, options.parsed)));
     const settled = run.catch(() => undefined);
     this.chains.set(key, settled);
     void settled.then(() => {
@@ -72,15 +81,20 @@ export class InboundProcessor {
     return slots;
   }
 
-  private apply(channel: InboundChannel, message: StoredMessage): Promise<ApplyResult> {
+  private apply(channel: InboundChannel, message: StoredMessage, parsed?: V2Message): Promise<ApplyResult> {
     return safely(
-      () => applyMessage(this.services, this.baseUrl, channel, message),
+      () => applyMessage(this.services, this.baseUrl, channel, message, parsed),
       (error) => this.hooks.failed?.(channel.id, error),
     );
   }
 
-  private async applyAndRecord(channel: InboundChannel, message: StoredMessage, actor: string): Promise<StoredMessage> {
-    const result = await this.apply(channel, message);
+  private async applyAndRecord(
+    channel: InboundChannel,
+    message: StoredMessage,
+    actor: string,
+    parsed?: V2Message,
+  ): Promise<StoredMessage> {
+    const result = await this.apply(channel, message, parsed);
     const updated = await this.store.update(message.id, changeFor(result), {
       at: Date.now(),
       status: result.ok ? 'processed' : 'error',

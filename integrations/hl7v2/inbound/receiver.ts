@@ -96,7 +96,7 @@ async function accept(
   }
   deps.observed?.({ channel: channel.id, status: stored.status });
   if (stored.status === 'conflict') return conflictAck(header, stored, storedAck, deps);
-  const processed = deps.processor.process(channel, stored);
+  const processed = deps.processor.process(channel, stored, { parsed: message });
   if (enhanced) {
     void processed.then((done) => applicationAck(done, header, channel, deps)).catch(() => undefined);
     return {
