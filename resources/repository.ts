@@ -44,6 +44,7 @@ import type { JobQueue } from './jobs/queue';
 import type { CommitFeed } from './commit-feed';
 import type { EndpointPolicy } from './subscriptions/definition';
 import { endpointPolicy } from './subscriptions/endpoints';
+import { MAX_BOUND_SUBSCRIPTIONS } from './subscriptions/socket-bindings';
 import type { RecordedEvent, SubscriptionState, SubscriptionStates } from './subscriptions/state';
 import { prepareSubscriptionWrite } from './subscriptions/write-check';
 
@@ -419,6 +420,8 @@ export class Repository {
   async subscriptionBindingToken(ids: readonly string[]): Promise<{ token: string; expires: number; ids: string[] }> {
     const engine = this.services.subscriptions;
     if (!engine) throw badRequest('Subscriptions are not running here');
+    const tooMany = `A token binds at most ${MAX_BOUND_SUBSCRIPTIONS} subscriptions; name the ones to bind with id`;
+    if (ids.length > MAX_BOUND_SUBSCRIPTIONS) throw badRequest(tooMany, 'id');
     const stored =
       ids.length > 0
         ? await Promise.all(ids.map((id) => this.read('Subscription', id)))
@@ -427,10 +430,11 @@ export class Repository {
               ['Subscription'],
               [
                 ['type', 'websocket'],
-                ['_count', '1000'],
+                ['_count', String(MAX_BOUND_SUBSCRIPTIONS + 1)],
               ],
             )
           ).page.entries;
+    if (stored.length > MAX_BOUND_SUBSCRIPTIONS) throw badRequest(tooMany, 'id');
     const bound: string[] = [];
     for (const version of stored) {
       const subscription = JSON.parse(version.json as string) as Subscription;

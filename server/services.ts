@@ -35,6 +35,8 @@ export interface ServiceSettings extends StoreSettings {
   subscriptions?: SubscriptionConfig;
   /** Delivery retries and the failures that put a subscription in error (tests shorten them). */
   subscriptionDelivery?: Partial<typeof DEFAULT_ENGINE_SETTINGS>;
+  /** HMS_SECRET, shared by the app nodes: websocket binding tokens from one node are good on the others. */
+  hmsSecret?: string;
 }
 
 export async function openServices(settings: ServiceSettings): Promise<RepositoryServices> {
@@ -75,6 +77,7 @@ async function startSubscriptions(services: RepositoryServices, settings: Servic
     ...settings.subscriptionDelivery,
     baseUrl: settings.baseUrl ?? 'http://localhost:8080/fhir',
     allowEndpoint: services.subscriptionEndpoints,
+    ...(settings.hmsSecret ? { bindingSecret: settings.hmsSecret } : {}),
   });
   await engine.start(services.commits);
   services.subscriptions = engine;

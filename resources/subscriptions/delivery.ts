@@ -1,5 +1,5 @@
-// Sending one notification of a running subscription over its channel: to the websockets bound to it (no
-// acknowledgement, as the IG says), or to its rest-hook endpoint, attempted a few times with doubling delays.
+// Sending one notification of a running subscription over its channel: to the websockets bound to it on this
+// node and, through the relay, on the others (no acknowledgement, as the IG says), or to its rest-hook endpoint, attempted a few times with doubling delays.
 import type { Bundle } from '@medplum/fhirtypes';
 import type { SubscriptionDefinition } from './definition';
 import { notificationBundle, type NotificationEvent, type NotificationType } from './notification';
@@ -27,6 +27,8 @@ export class NotificationSender {
     private readonly settings: DeliverySettings,
     private readonly sockets: SocketBindings,
     private readonly stopped: () => boolean,
+    /** Hands a websocket notification to the other app nodes, for the sockets bound there. */
+    private readonly relay?: (subscriptionId: string, text: string) => void,
   ) {}
 
   async send(
@@ -37,6 +39,7 @@ export class NotificationSender {
     if (subscription.definition.channel.type === 'websocket') {
       const text = JSON.stringify(this.bundle(subscription, type, events));
       for (const socket of this.sockets.socketsOf(subscription.id)) socket.send(text);
+      this.relay?.(subscription.id, text);
       return { ok: true };
     }
     const message = this.message(subscription, type, events);

@@ -24,6 +24,7 @@ import { SubscriptionMatcher } from './matcher';
 import { QueueSender } from './queue-sender';
 import { LOG_BATCH, SettlingLog } from './settling-log';
 import { SocketBindings, type NotificationSocket } from './socket-bindings';
+import { EventRelay } from './event-relay';
 import type { RecordedEvent, SubscriptionState, SubscriptionStates } from './state';
 import { subscriberAccess } from './subscriber';
 import { isJobTask, writeSubject, type Written } from './write-subject';
@@ -36,6 +37,12 @@ export interface SubscriptionEngineSettings extends DeliverySettings {
   checkpointMs: number;
   /** How often, at most, the job Task's progress outputs are written (each write is a version of the Task). */
   progressMs: number;
+  /** How often a node that does not deliver reads the delivering node's notifications and events (MongoDB). */
+  relayPollMs: number;
+  /** How often a node that does not deliver reads the Subscriptions and their counts again (MongoDB). */
+  followMs: number;
+  /** HMS_SECRET: websocket binding tokens are signed with a key derived from it, valid on every node. */
+  bindingSecret?: string;
 }
 
 export const DEFAULT_ENGINE_SETTINGS: Omit<SubscriptionEngineSettings, 'baseUrl' | 'allowEndpoint'> = {
@@ -44,6 +51,8 @@ export const DEFAULT_ENGINE_SETTINGS: Omit<SubscriptionEngineSettings, 'baseUrl'
   maxFailures: 5,
   checkpointMs: 1000,
   progressMs: 20_000,
+  relayPollMs: 100,
+  followMs: 2000,
 };
 
 /** Events kept per subscription for `$events`. */
@@ -72,7 +81,9 @@ interface Lead {
 
 export class SubscriptionEngine implements SubscriptionStates {
   private readonly matcher = new SubscriptionMatcher();
-  private readonly sockets = new SocketBindings();
+  private readonly sockets: SocketBindings;
+  /** Where several app nodes share the store: what the delivering node tells the others (event-relay.ts). */
+  private readonly relay?: EventRelay;
   private readonly sender: NotificationSender;
   private readonly queues: QueueSender;
   private readonly active = new Map<string, Active>();
@@ -92,6 +103,8 @@ export class SubscriptionEngine implements SubscriptionStates {
   private stopListening?: () => void;
   private firstSubscription?: () => Promise<void>;
   private deliveryStarted = false;
+  private following?: NodeJS.Timeout;
+  private refreshing?: Promise<void>;
 
   constructor(
     private readonly services: RepositoryServices,
@@ -100,7 +113,29 @@ export class SubscriptionEngine implements SubscriptionStates {
     this.repo = new Repository(services, SYSTEM_ACCESS);
     this.checkpoints = new CheckpointStore(services.store);
     this.settling = new SettlingLog(services.store);
-    this.sender = new NotificationSender(settings, this.sockets, () => this.stopped);
+    this.sockets = new SocketBindings(settings.bindingSecret);
+    if (services.store.logSettleMs !== undefined) {
+      this.relay = new EventRelay(services.store, {
+        pollMs: settings.relayPollMs,
+        delivering: () => this.lead !== undefined,
+        notify: (id, text) => {
+          for (const socket of this.sockets.socketsOf(id)) socket.send(text);
+        },
+        recorded: (id, event) => {
+          const active = this.active.get(id);
+          if (!active || this.lead) return;
+          keepRecent(active, event);
+          active.state.eventsSinceStart = Math.max(active.state.eventsSinceStart, event.number);
+        },
+      });
+    }
+    const relay = this.relay;
+    this.sender = new NotificationSender(
+      settings,
+      this.sockets,
+      () => this.stopped,
+      relay && ((id, text) => relay.publishNotification(id, text)),
+    );
     this.queues = new QueueSender(this.sender, settings.maxFailures, {
       stopped: () => this.stopped,
       isRunning: (active) => this.active.get(active.id) === active,
@@ -116,6 +151,30 @@ export class SubscriptionEngine implements SubscriptionStates {
   async start(feed: CommitFeed): Promise<void> {
     await this.loadSubscriptions();
     this.stopListening = feed.listen((writes) => this.committed(writes));
+    if (this.relay) {
+      this.relay.start();
+      this.following = setInterval(() => void this.track(this.refresh()), this.settings.followMs);
+      this.following.unref();
+    }
+  }
+
+  /**
+   * Where several app nodes share the store, a node that does not deliver learns of Subscriptions written on
+   * the others, and of their event counts (from the delivery checkpoint, about a second behind), so that its
+   * `$status` and the handshakes of its websockets say what the delivering node would.
+   */
+  private refresh(): Promise<void> {
+    if (this.lead || this.stopped) return Promise.resolve();
+    this.refreshing ??= (async () => {
+      await this.loadSubscriptions();
+      const checkpoint = await this.checkpoints.read();
+      if (!checkpoint || this.lead) return;
+      for (const active of this.active.values()) {
+        const progress = checkpoint.subscriptions[active.id];
+        if (progress) active.state.eventsSinceStart = Math.max(active.state.eventsSinceStart, progress.delivered);
+      }
+    })().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
   }
 
   /** Reads the stored Subscriptions again (other nodes may have written some since this one last looked). */
@@ -158,10 +217,12 @@ export class SubscriptionEngine implements SubscriptionStates {
   async stop(): Promise<void> {
     this.stopListening?.();
     this.stopped = true;
+    clearInterval(this.following);
     for (const active of this.active.values()) clearInterval(active.heartbeat);
     await Promise.allSettled([...this.pending]);
     this.lead?.wake?.();
     await this.leading;
+    await this.relay?.stop();
   }
 
   /**
@@ -200,10 +261,15 @@ export class SubscriptionEngine implements SubscriptionStates {
   bindSocket(token: string, socket: NotificationSocket): boolean {
     const ids = this.sockets.bind(token, socket);
     if (!ids) return false;
-    for (const id of ids) {
-      const active = this.active.get(id);
-      if (active) socket.send(JSON.stringify(this.sender.bundle(active, 'handshake', [])));
-    }
+    const handshake = () => {
+      for (const id of ids) {
+        const active = this.active.get(id);
+        if (active) socket.send(JSON.stringify(this.sender.bundle(active, 'handshake', [])));
+      }
+    };
+    // Another node may have written the subscription a moment ago.
+    if (this.relay && ids.some((id) => !this.active.has(id))) this.track(this.refresh().then(handshake));
+    else handshake();
     return true;
   }
 
@@ -377,8 +443,8 @@ export class SubscriptionEngine implements SubscriptionStates {
       ...(write.deleted ? { deleted: true } : {}),
       versionId: write.versionId,
     };
-    active.recent.push(recorded);
-    if (active.recent.length > RECENT_EVENTS) active.recent.shift();
+    keepRecent(active, recorded);
+    this.relay?.publishEvent(active.id, recorded);
     if (active.queue.length === 0) active.resumeAfter = before;
     const full = definition.channel.content === 'full-resource' && !write.deleted;
     lead.dirty = true;
@@ -488,4 +554,10 @@ export class SubscriptionEngine implements SubscriptionStates {
     void tracked.finally(() => this.pending.delete(tracked));
     return tracked;
   }
+}
+
+/** Keeps an event for `$events`: the latest RECENT_EVENTS per subscription. */
+function keepRecent(active: Active, event: RecordedEvent): void {
+  active.recent.push(event);
+  if (active.recent.length > RECENT_EVENTS) active.recent.shift();
 }

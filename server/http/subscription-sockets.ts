@@ -8,8 +8,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { SubscriptionStates } from '../../resources/subscriptions/state';
 import { SUBSCRIPTION_SOCKET_PATH } from '../operations/ws-binding-token';
 
-/** Client messages are a token and a few words; anything larger is not one of ours. */
-const MAX_MESSAGE_BYTES = 4096;
+/** Client messages are a token (up to 100 subscription ids, signed) and a few words; anything larger is not ours. */
+const MAX_MESSAGE_BYTES = 16 * 1024;
 /** Close codes in the application range: the client sent something we cannot use. */
 const CLOSE_BAD_MESSAGE = 4400;
 const CLOSE_BAD_TOKEN = 4401;

@@ -152,4 +152,9 @@ test('a binding token is only for websocket subscriptions the caller may read', 
   await t.api().get('/fhir/Subscription/nope/$get-ws-binding-token').expect(404);
   const all = await t.api().get('/fhir/Subscription/$get-ws-binding-token').expect(200);
   expect((all.body as Parameters).parameter?.filter((p) => p.name === 'subscription').length).toBeGreaterThan(0);
+  // A token binds at most 100 subscriptions: it travels in one websocket message.
+  const many = Array.from({ length: 101 }, (_, i) => `id=s${i}`).join('&');
+  const tooMany = await t.api().get(`/fhir/Subscription/$get-ws-binding-token?${many}`);
+  expect(tooMany.status).toBe(400);
+  expect(JSON.stringify(tooMany.body)).toMatch(/at most 100 subscriptions/);
 });

@@ -7,6 +7,7 @@ import type { Bundle, Parameters, Subscription, Task } from '@medplum/fhirtypes'
 import { SYSTEM_ACCESS } from '../../../resources/access';
 import { Repository, type RepositoryServices } from '../../../resources/repository';
 import { MongoStore } from '../../../resources/store/mongo/mongo-store';
+import { BACKPORT } from '../../../resources/subscriptions/definition';
 import { SUBSCRIPTION_DELIVERY_TASK } from '../../../resources/subscriptions/delivery-job';
 import { closeServices, openServices } from '../../../server/services';
 import { MemoryBucket } from '../../support/memory-bucket';
@@ -42,20 +43,25 @@ async function eventually(check: () => boolean | Promise<boolean>, what: string)
 }
 
 const task = (id: string): Task => ({ resourceType: 'Task', id, status: 'requested', intent: 'order' });
+const repo = (services: RepositoryServices) => new Repository(services, SYSTEM_ACCESS);
 
-test('each event is delivered once, by the node that holds the delivery job, and numbering survives a takeover', async () => {
+/** Two app nodes on one database, with short timings (the store is given: no data directory is opened). */
+async function twoNodes(): Promise<RepositoryServices[]> {
   const database = new MingoDatabase();
   const bucket = new MemoryBucket();
   const node = () =>
     openServices({
-      // The store is given: no data directory is opened.
       dataDir: '',
       store: new MongoStore(database, bucket),
       jobs: { pollIntervalMs: 50 },
-      subscriptionDelivery: { checkpointMs: 20, progressMs: 20 },
+      subscriptionDelivery: { checkpointMs: 20, progressMs: 20, relayPollMs: 20, followMs: 50 },
+      hmsSecret: 'a secret the two nodes share, long enough',
     });
-  const nodes: RepositoryServices[] = [await node(), await node()];
-  const repo = (services: RepositoryServices) => new Repository(services, SYSTEM_ACCESS);
+  return [await node(), await node()];
+}
+
+test('each event is delivered once, by the node that holds the delivery job, and numbering survives a takeover', async () => {
+  const nodes = await twoNodes();
   try {
     const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
     const subscription = taskTopicSubscription(endpoint);
@@ -86,6 +92,79 @@ test('each event is delivered once, by the node that holds the delivery job, and
     await eventually(() => events.length >= 5, 'the event after the takeover');
     await new Promise((r) => setTimeout(r, 300));
     expect(events.slice(4)).toEqual([{ number: 5, focus: 'Task/c1' }]);
+  } finally {
+    for (const services of nodes) await closeServices(services);
+  }
+}, 60_000);
+
+test('a websocket bound on either node hears each event once, with a token from the other node; $status and $events agree', async () => {
+  const nodes = await twoNodes();
+  try {
+    const subscription: Subscription = {
+      ...taskTopicSubscription('unused'),
+      channel: {
+        type: 'websocket',
+        payload: 'application/fhir+json',
+        _payload: { extension: [{ url: `${BACKPORT}/backport-payload-content`, valueCode: 'id-only' }] },
+      } as Subscription['channel'],
+    };
+    const { stored } = await repo(nodes[0]).create('Subscription', subscription);
+    const statusOf = async () =>
+      (JSON.parse((await nodes[1].store.readCurrent('Subscription', stored.id))!.json!) as Subscription).status;
+    await eventually(async () => (await statusOf()) === 'active', 'the subscription active');
+
+    // The token comes from one node; a socket binds with it on each node.
+    const { token } = await repo(nodes[0]).subscriptionBindingToken([stored.id]);
+    const heard: string[][] = [[], []];
+    nodes.forEach((services, i) => {
+      const bound = services.subscriptions!.bindSocket(token, {
+        send: (text) => heard[i].push(text),
+        onClose: () => undefined,
+      });
+      expect(bound).toBe(true);
+    });
+    const focusNumbers = (texts: string[]) =>
+      texts
+        .map((text) => (JSON.parse(text) as Bundle).entry?.[0].resource as Parameters)
+        .filter((status) => status.parameter?.some((p) => p.name === 'type' && p.valueCode === 'event-notification'))
+        .map((status) => {
+          const event = status.parameter?.find((p) => p.name === 'notification-event');
+          const focus = event?.part?.find((x) => x.name === 'focus')?.valueReference?.reference ?? '';
+          return `${event?.part?.find((x) => x.name === 'event-number')?.valueString} ${focus.replace(/^.*\/fhir\//, '')}`;
+        });
+    await repo(nodes[0]).update('Task', 'w1', task('w1'));
+    await repo(nodes[1]).update('Task', 'w2', task('w2'));
+    await eventually(
+      () => focusNumbers(heard[0]).length >= 2 && focusNumbers(heard[1]).length >= 2,
+      'both sockets hear both events',
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    for (const texts of heard) expect(focusNumbers(texts).sort()).toEqual(['1 Task/w1', '2 Task/w2']);
+    // A forged or altered token binds nothing.
+    const forged = `${token.slice(0, -2)}xx`;
+    expect(nodes[1].subscriptions!.bindSocket(forged, { send: () => undefined, onClose: () => undefined })).toBe(false);
+    // Each socket had its handshake, and $status says the same count on both nodes.
+    for (const texts of heard) expect(texts[0]).toContain('"valueCode":"handshake"');
+    const counts = () =>
+      Promise.all(nodes.map(async (n) => (await repo(n).subscriptionStatus(stored.id)).state.eventsSinceStart));
+    await eventually(async () => (await counts()).every((count) => count === 2), '$status counts 2 on both nodes');
+    // $events answers the same on the node that does not deliver.
+    for (const services of nodes) {
+      const { events: recent } = await repo(services).subscriptionEvents(stored.id);
+      expect(recent.map((e) => `${e.number} ${e.focus}`)).toEqual(['1 Task/w1', '2 Task/w2']);
+    }
+
+    // The delivering node stops: the other takes the job over, and its own socket hears the next event.
+    const job = JSON.parse((await nodes[0].store.readCurrent('Task', SUBSCRIPTION_DELIVERY_TASK))!.json!) as Task;
+    const owner = job.extension?.find((e) => e.url.endsWith('job-owner'))?.valueString ?? '';
+    const leaving = (await Promise.all(nodes.map((n) => holdsJob(n, owner)))).indexOf(true);
+    expect(leaving).toBeGreaterThanOrEqual(0);
+    await closeServices(nodes[leaving]);
+    const staying = 1 - leaving;
+    await repo(nodes[staying]).update('Task', 'w3', task('w3'));
+    await eventually(() => focusNumbers(heard[staying]).length >= 3, 'the event after the takeover');
+    expect(focusNumbers(heard[staying]).sort()).toEqual(['1 Task/w1', '2 Task/w2', '3 Task/w3']);
+    nodes.splice(leaving, 1);
   } finally {
     for (const services of nodes) await closeServices(services);
   }
