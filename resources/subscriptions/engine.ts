@@ -24,7 +24,7 @@ import { SubscriptionMatcher } from './matcher';
 import { QueueSender } from './queue-sender';
 import { LOG_BATCH, SettlingLog } from './settling-log';
 import { SocketBindings, type NotificationSocket } from './socket-bindings';
-import { EventRelay } from './event-relay';
+import { Follower, type FollowedEngine } from './follower';
 import type { RecordedEvent, SubscriptionState, SubscriptionStates } from './state';
 import { subscriberAccess } from './subscriber';
 import { isJobTask, writeSubject, type Written } from './write-subject';
@@ -82,8 +82,8 @@ interface Lead {
 export class SubscriptionEngine implements SubscriptionStates {
   private readonly matcher = new SubscriptionMatcher();
   private readonly sockets: SocketBindings;
-  /** Where several app nodes share the store: what the delivering node tells the others (event-relay.ts). */
-  private readonly relay?: EventRelay;
+  /** Where several app nodes share the store: how this node keeps up while another delivers. */
+  private readonly follower?: Follower;
   private readonly sender: NotificationSender;
   private readonly queues: QueueSender;
   private readonly active = new Map<string, Active>();
@@ -103,8 +103,6 @@ export class SubscriptionEngine implements SubscriptionStates {
   private stopListening?: () => void;
   private firstSubscription?: () => Promise<void>;
   private deliveryStarted = false;
-  private following?: NodeJS.Timeout;
-  private refreshing?: Promise<void>;
 
   constructor(
     private readonly services: RepositoryServices,
@@ -114,27 +112,14 @@ export class SubscriptionEngine implements SubscriptionStates {
     this.checkpoints = new CheckpointStore(services.store);
     this.settling = new SettlingLog(services.store);
     this.sockets = new SocketBindings(settings.bindingSecret);
-    if (services.store.logSettleMs !== undefined) {
-      this.relay = new EventRelay(services.store, {
-        pollMs: settings.relayPollMs,
-        delivering: () => this.lead !== undefined,
-        notify: (id, text) => {
-          for (const socket of this.sockets.socketsOf(id)) socket.send(text);
-        },
-        recorded: (id, event) => {
-          const active = this.active.get(id);
-          if (!active || this.lead) return;
-          keepRecent(active, event);
-          active.state.eventsSinceStart = Math.max(active.state.eventsSinceStart, event.number);
-        },
-      });
-    }
-    const relay = this.relay;
+    if (services.store.logSettleMs !== undefined)
+      this.follower = new Follower(services.store, settings, this.followed());
+    const follower = this.follower;
     this.sender = new NotificationSender(
       settings,
       this.sockets,
       () => this.stopped,
-      relay && ((id, text) => relay.publishNotification(id, text)),
+      follower && ((id, text) => follower.publishNotification(id, text)),
     );
     this.queues = new QueueSender(this.sender, settings.maxFailures, {
       stopped: () => this.stopped,
@@ -151,30 +136,21 @@ export class SubscriptionEngine implements SubscriptionStates {
   async start(feed: CommitFeed): Promise<void> {
     await this.loadSubscriptions();
     this.stopListening = feed.listen((writes) => this.committed(writes));
-    if (this.relay) {
-      this.relay.start();
-      this.following = setInterval(() => void this.track(this.refresh()), this.settings.followMs);
-      this.following.unref();
-    }
+    this.follower?.start();
   }
 
-  /**
-   * Where several app nodes share the store, a node that does not deliver learns of Subscriptions written on
-   * the others, and of their event counts (from the delivery checkpoint, about a second behind), so that its
-   * `$status` and the handshakes of its websockets say what the delivering node would.
-   */
-  private refresh(): Promise<void> {
-    if (this.lead || this.stopped) return Promise.resolve();
-    this.refreshing ??= (async () => {
-      await this.loadSubscriptions();
-      const checkpoint = await this.checkpoints.read();
-      if (!checkpoint || this.lead) return;
-      for (const active of this.active.values()) {
-        const progress = checkpoint.subscriptions[active.id];
-        if (progress) active.state.eventsSinceStart = Math.max(active.state.eventsSinceStart, progress.delivered);
-      }
-    })().finally(() => (this.refreshing = undefined));
-    return this.refreshing;
+  /** What the follower sees of this engine. */
+  private followed(): FollowedEngine {
+    return {
+      active: this.active,
+      sockets: this.sockets,
+      checkpoints: this.checkpoints,
+      delivering: () => this.lead !== undefined,
+      stopped: () => this.stopped,
+      loadSubscriptions: () => this.loadSubscriptions(),
+      keepRecent,
+      track: (work) => void this.track(work),
+    };
   }
 
   /** Reads the stored Subscriptions again (other nodes may have written some since this one last looked). */
@@ -217,12 +193,11 @@ export class SubscriptionEngine implements SubscriptionStates {
   async stop(): Promise<void> {
     this.stopListening?.();
     this.stopped = true;
-    clearInterval(this.following);
     for (const active of this.active.values()) clearInterval(active.heartbeat);
     await Promise.allSettled([...this.pending]);
     this.lead?.wake?.();
     await this.leading;
-    await this.relay?.stop();
+    await this.follower?.stop();
   }
 
   /**
@@ -268,7 +243,8 @@ export class SubscriptionEngine implements SubscriptionStates {
       }
     };
     // Another node may have written the subscription a moment ago.
-    if (this.relay && ids.some((id) => !this.active.has(id))) this.track(this.refresh().then(handshake));
+    const follower = this.follower;
+    if (follower && ids.some((id) => !this.active.has(id))) this.track(follower.refresh().then(handshake));
     else handshake();
     return true;
   }
@@ -444,7 +420,7 @@ export class SubscriptionEngine implements SubscriptionStates {
       versionId: write.versionId,
     };
     keepRecent(active, recorded);
-    this.relay?.publishEvent(active.id, recorded);
+    this.follower?.publishEvent(active.id, recorded);
     if (active.queue.length === 0) active.resumeAfter = before;
     const full = definition.channel.content === 'full-resource' && !write.deleted;
     lead.dirty = true;
