@@ -20,7 +20,8 @@ const NAMED_GRANT_ONLY = new Set(['AuditEvent']);
 
 /**
  * Types outside the Patient compartment that a patient-context grant may still read: shared directory and
- * reference data a chart points at. Every other type outside the compartment is refused to patient grants.
+ * reference data a chart points at, and the schedules and slots a patient books from (they name no patient).
+ * Every other type outside the compartment is refused to patient grants.
  */
 const SHARED_TYPES = new Set([
   'Practitioner',
@@ -28,6 +29,8 @@ const SHARED_TYPES = new Set([
   'Organization',
   'Location',
   'HealthcareService',
+  'Schedule',
+  'Slot',
   'Endpoint',
   'Medication',
   'Substance',

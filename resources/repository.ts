@@ -154,6 +154,21 @@ export class Repository {
     if (this.tx) this.prepared.set(resource, index);
   }
 
+  /**
+   * The server itself, in this repository's transaction: for what an operation does on its own behalf (the Slots
+   * a booking takes), which the caller's grants need not cover. Its writes are audited as the server's, under
+   * the same request.
+   */
+  asServer(): Repository {
+    const { requestId, ip } = this.access;
+    const access: AccessContext = {
+      actor: 'system',
+      ...(requestId !== undefined ? { requestId } : {}),
+      ...(ip !== undefined ? { ip } : {}),
+    };
+    return new Repository(this.services, access, this.tx);
+  }
+
   /** Runs `work` with a repository whose every read and write belongs to one atomic store transaction. */
   withTransaction<T>(work: (repo: Repository) => Promise<T>): Promise<T> {
     if (this.tx) return work(this);

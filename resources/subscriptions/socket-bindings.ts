@@ -67,7 +67,6 @@ export class SocketBindings {
     return this.sockets.get(id) ?? new Set();
   }
 
-
   private mac(body: string): string {
     return createHmac('sha256', this.key).update(body).digest('base64url');
   }

@@ -7,6 +7,7 @@ import { lookupOperation } from './lookup';
 import { matchOperation } from './match';
 import { mergeOperation } from './merge';
 import { reindexOperation } from './reindex';
+import { bookOperation, findOperation, generateSlotsOperation, holdOperation } from './scheduling';
 import { subscriptionEventsOperation } from './subscription-events';
 import { subscriptionStatusOperation } from './subscription-status';
 import { subsumesOperation } from './subsumes';
@@ -33,4 +34,8 @@ export const OPERATIONS: readonly FhirOperation[] = [
   subscriptionStatusOperation,
   subscriptionEventsOperation,
   wsBindingTokenOperation,
+  findOperation,
+  holdOperation,
+  bookOperation,
+  generateSlotsOperation,
 ];
