@@ -71,6 +71,17 @@ export interface RepositoryServices {
   subscriptionEndpoints?: EndpointPolicy;
   /** The running subscriptions (subscriptions/engine.ts), for `$status`. */
   subscriptions?: SubscriptionStates;
+  /** What the server does itself, in the same transaction, when a version is written (scheduling/). */
+  writeEffects?: readonly WriteEffect[];
+}
+
+/**
+ * Work the server does on its own behalf when a resource of `resourceType` is about to be written as `id`, in
+ * the same transaction (`server` is the server's repository in it; the version before is still the current one).
+ */
+export interface WriteEffect {
+  resourceType: string;
+  apply(server: Repository, resource: Resource, id: string): Promise<void>;
 }
 
 export interface WriteResult {
@@ -160,13 +171,7 @@ export class Repository {
    * the same request.
    */
   asServer(): Repository {
-    const { requestId, ip } = this.access;
-    const access: AccessContext = {
-      actor: 'system',
-      ...(requestId !== undefined ? { requestId } : {}),
-      ...(ip !== undefined ? { ip } : {}),
-    };
-    return new Repository(this.services, access, this.tx);
+    return new Repository(this.services, serverAccess(this.access), this.tx);
   }
 
   /** Runs `work` with a repository whose every read and write belongs to one atomic store transaction. */
@@ -550,6 +555,10 @@ export class Repository {
     method: WriteMethod,
     index: IndexEntry[],
   ): Promise<StoredVersion> {
+    for (const effect of this.services.writeEffects ?? []) {
+      if (effect.resourceType !== resource.resourceType) continue;
+      await effect.apply(new Repository(this.services, serverAccess(this.access), tx), resource, id);
+    }
     const lastUpdated = nextTimestamp();
     const { resourceType, id: _ignoredId, meta, ...rest } = resource;
     const withMeta = {
@@ -756,4 +765,14 @@ function stableStringify(value: unknown): string {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The server acting for a request: unrestricted, audited under the request's id when the request is audited. */
+function serverAccess(access: AccessContext): AccessContext {
+  const { requestId, ip } = access;
+  return {
+    actor: 'system',
+    ...(requestId !== undefined ? { requestId } : {}),
+    ...(ip !== undefined ? { ip } : {}),
+  };
 }

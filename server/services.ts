@@ -18,6 +18,7 @@ import { warmUpValidation } from '../resources/validation';
 import { endpointPolicy } from '../resources/subscriptions/endpoints';
 import { startSubscriptionDelivery } from '../resources/subscriptions/delivery-job';
 import { DEFAULT_ENGINE_SETTINGS, SubscriptionEngine } from '../resources/subscriptions/engine';
+import { releaseSlotsOnCancel } from '../resources/scheduling/release-on-cancel';
 import type { SubscriptionConfig } from './subscription-config';
 
 export interface ServiceSettings extends StoreSettings {
@@ -55,6 +56,7 @@ export async function openServices(settings: ServiceSettings): Promise<Repositor
     preparer,
     baseUrl: settings.baseUrl,
     commits: new CommitFeed(),
+    writeEffects: [releaseSlotsOnCancel],
   };
   const jobs = new JobRunner(services, settings.jobs);
   services.jobs = jobs;

@@ -119,17 +119,23 @@ async function takeSlots(
   const server = tx.asServer();
   const own = new Set(existing?.status === 'booked' ? slotIds(existing) : []);
   const slots = [];
-  for (const id of ids) {
-    const slot = JSON.parse((await server.read('Slot', id, { internal: true })).json as string) as Slot & {
+  const readSlot = async (id: string) =>
+    JSON.parse((await server.read('Slot', id, { internal: true })).json as string) as Slot & {
       id: string;
       meta: { versionId: string };
     };
+  for (const id of ids) {
+    let slot = await readSlot(id);
     const holder = holderOf(slot);
     const mine = own.has(id) || (existing !== undefined && holder === `Appointment/${existing.id}`);
     if (!mine && !isFree(slot, now)) {
       throw conflict(`Slot/${id} (${slot.start}) is no longer available: find another time`, 'Appointment.slot');
     }
-    if (!mine && slot.status === 'busy-tentative' && holder) await cancelLapsedHold(server, holder);
+    if (!mine && slot.status === 'busy-tentative' && holder) {
+      // Cancelling the lapsed appointment frees the slot (release-on-cancel.ts): take the slot as it is now.
+      await cancelLapsedHold(server, holder);
+      slot = await readSlot(id);
+    }
     slots.push(slot);
   }
   return slots;
@@ -158,7 +164,11 @@ async function cancelLapsedHold(server: Repository, holder: string): Promise<voi
 }
 
 /** Frees the slots the existing appointment held or had booked, except those in `keep`. */
-async function releaseSlots(tx: Repository, existing: Appointment & { id: string }, keep: string[]): Promise<string[]> {
+export async function releaseSlots(
+  tx: Repository,
+  existing: Appointment & { id: string },
+  keep: string[],
+): Promise<string[]> {
   if (!['booked', 'pending', 'arrived', 'checked-in'].includes(existing.status)) return [];
   const server = tx.asServer();
   const released: string[] = [];

@@ -200,6 +200,24 @@ export function describeScheduling(name: string, startApp: () => Promise<TestApp
       expect((await slot(second.slot![0].reference!)).status).toBe('free');
     });
 
+    test('cancelling by a plain PATCH frees the slot; writing the cancelled appointment again frees nothing', async () => {
+      const [proposal] = await find(`specialty=${encodeURIComponent(CARDIOLOGY)}&_count=1`);
+      const booked = bundled((await post('/fhir/Appointment/$book', withResource(proposal))).body);
+      const reference = proposal.slot![0].reference!;
+      const patched = await t
+        .api()
+        .patch(`/fhir/Appointment/${booked.id}`)
+        .set('Content-Type', 'application/json-patch+json')
+        .send([{ op: 'replace', path: '/status', value: 'cancelled' }]);
+      expect(patched.status).toBe(200);
+      expect((await slot(reference)).status).toBe('free');
+      // Someone else books the slot; the old appointment written again as cancelled leaves it booked.
+      expect((await post('/fhir/Appointment/$book', withResource(proposal))).status).toBe(200);
+      const cancelled = (await get(`/fhir/Appointment/${booked.id}`)).body as Appointment;
+      await putThroughApi(t, { ...cancelled, comment: 'called back' } as unknown as Record<string, unknown>);
+      expect((await slot(reference)).status).toBe('busy');
+    });
+
     test('a hold that ran out no longer keeps its slot; its appointment is cancelled when the slot is taken', async () => {
       const [proposal] = await find(`specialty=${encodeURIComponent(CARDIOLOGY)}&_count=1`);
       const pending = bundled((await post('/fhir/Appointment/$hold', withResource(proposal))).body);
