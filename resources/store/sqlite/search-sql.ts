@@ -20,6 +20,7 @@ import { compositeMembers, storedCodes, type ParameterUnions } from '../../searc
 import type { Cursor, CursorKey } from './cursor';
 import { drivenPage, indexSeekOf, seekRowsSql, type IndexSeek } from './driven-page';
 import { nearSql } from './search-near';
+import { rowEstimateSql } from './row-estimate';
 import { limit, type Sql } from './sql';
 import { latitudeCode, longitudeCode } from '../../search/types/position';
 export { SEARCHABLE_TYPES } from '../searchable-types';
@@ -61,11 +62,31 @@ export class SearchCompiler {
       ? { windows: [], others: conditions }
       : dateWindows(conditions, (param) => isUnion(query, param));
     for (const window of windows) parts.push(this.dateWindow(scope, window));
+    const listed = options.probe ? new Set<Condition>() : this.listed(query, conditions.filter(isSelective));
     for (const condition of others) {
       // A driven page (options.probe) probes every condition per row, selective ones included.
-      parts.push(this.condition(condition, scope, options.probe ?? (probe && !isSelective(condition))));
+      parts.push(this.condition(condition, scope, options.probe ?? (probe && !listed.has(condition))));
     }
     return join(parts, ' AND ');
+  }
+
+  /**
+   * Which selective conditions are listed (`rid IN (...)`) rather than probed per row: with several, only the
+   * one matching the fewest index rows (counted up to a cap; at the cap, a reference before a token: one
+   * patient's or schedule's rows before a status's), when each can be counted; else all of them.
+   */
+  private listed(query: SearchQuery, selective: Condition[]): Set<Condition> {
+    if (selective.length < 2 || !this.countRows) return new Set(selective);
+    let best: { condition: Condition; rows: number } | undefined;
+    for (const condition of selective) {
+      const param = 'param' in condition ? condition.param : undefined;
+      const pids = param === undefined ? [] : this.pids(query.resourceTypes, param, query.unions);
+      const sql = pids.length === 1 ? rowEstimateSql(condition, pids[0], SEEK_ESTIMATE_CAP) : undefined;
+      if (!sql) return new Set(selective);
+      const rows = this.countRows(sql) + (condition.kind === 'reference' ? 0 : 0.5);
+      if (!best || rows < best.rows) best = { condition, rows };
+    }
+    return new Set(best ? [best.condition] : selective);
   }
 
   /** Sort-key expressions, each never NULL (missing values sort last in either direction). */
@@ -323,7 +344,7 @@ export class SearchCompiler {
     const aggregate = rule.descending ? 'MAX' : 'MIN';
     const col = rule.descending ? column.high : column.low;
     return {
-      text: `COALESCE((SELECT ${aggregate}(${col}) FROM ${INDEX_TABLES[indexType].table} s WHERE s.rid = r.rid AND s.pid IN (${placeholders(pids)})), ${missing})`,
+      text: `COALESCE((SELECT ${aggregate}(${col}) FROM ${INDEX_TABLES[indexType].table} s WHERE s.rid = r.rid AND +s.pid IN (${placeholders(pids)})), ${missing})`,
       params: pids,
     };
   }

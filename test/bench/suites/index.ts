@@ -5,6 +5,7 @@ import { exportSuite } from './export';
 import { everythingSuite } from './everything';
 import { hl7Suite } from './hl7';
 import { matchSuite } from './match';
+import { schedulingSuite } from './scheduling';
 import { searchSuite } from './search';
 import { soakSuite } from './soak';
 import { subscriptionsSuite } from './subscriptions';
@@ -20,6 +21,7 @@ export const SUITES: Record<string, BenchSuite> = {
   [matchSuite.name]: matchSuite,
   [everythingSuite.name]: everythingSuite,
   [subscriptionsSuite.name]: subscriptionsSuite,
+  [schedulingSuite.name]: schedulingSuite,
 };
 
 export const DEFAULT_SUITE = crudSuite.name;
