@@ -212,6 +212,19 @@ function windowOf(start: number, rng: Random): { from: string; to: string } {
   return { from: new Date(day).toISOString(), to: new Date(day + WINDOW_DAYS * DAY_MS).toISOString() };
 }
 
+type Timed = Awaited<ReturnType<typeof timed>>;
+
+/** One turn: the search and the booking, as measured. */
+function turnOf(found: Timed, booked: Timed) {
+  return {
+    findMs: found.ms,
+    findStatus: found.status,
+    bookMs: booked.ms,
+    bookStatus: booked.status,
+    detail: booked.body.slice(0, 300),
+  };
+}
+
 async function timed(connection: Connection, spec: RequestSpec) {
   const at = performance.now();
   const response = await connection.request(spec);
@@ -239,13 +252,7 @@ function operationsBooking(
       parameter: [{ name: 'appointment-resource', resource: proposal }],
     };
     const booked = await timed(connection, post(`${target.basePath}/Appointment/$book`, parameters));
-    return {
-      findMs: found.ms,
-      findStatus: found.status,
-      bookMs: booked.ms,
-      bookStatus: booked.status,
-      detail: booked.body.slice(0, 300),
-    };
+    return turnOf(found, booked);
   };
 }
 
@@ -278,13 +285,7 @@ function plainBooking(connection: Connection, target: Target, _index: number, st
       ],
     };
     const booked = await timed(connection, post(target.basePath, bundle));
-    return {
-      findMs: found.ms,
-      findStatus: found.status,
-      bookMs: booked.ms,
-      bookStatus: booked.status,
-      detail: booked.body.slice(0, 300),
-    };
+    return turnOf(found, booked);
   };
 }
 
