@@ -194,12 +194,13 @@ async function save(
   appointment: Appointment,
   existing: (Appointment & { id: string }) | undefined,
 ): Promise<StoredVersion> {
-  const { meta: _meta, ...rest } = appointment;
+  const { meta, ...rest } = appointment;
   if (!existing) {
     const { id: _id, ...fresh } = rest;
     return (await tx.create('Appointment', fresh as Appointment)).stored;
   }
-  const ifMatch = Number(existing.meta?.versionId);
+  // The version the client changed, when it says: a move or cancel of a stale copy is a 412, not a lost update.
+  const ifMatch = Number(meta?.versionId ?? existing.meta?.versionId);
   const update = { ...rest, id: existing.id } as Appointment;
   return (await tx.update('Appointment', existing.id, update, Number.isFinite(ifMatch) ? { ifMatch } : {})).stored;
 }

@@ -193,6 +193,9 @@ export function describeScheduling(name: string, startApp: () => Promise<TestApp
       expect((await slot(first.slot![0].reference!)).status).toBe('free');
       expect((await slot(second.slot![0].reference!)).status).toBe('busy');
 
+      // A change to a stale copy (the version before the move) is refused.
+      const stale = await post('/fhir/Appointment/$book', withResource({ ...booked, status: 'cancelled' }));
+      expect(stale.status).toBe(412);
       const current = (await get(`/fhir/Appointment/${booked.id}`)).body as Appointment;
       const cancelled = await post('/fhir/Appointment/$book', withResource({ ...current, status: 'cancelled' }));
       expect(cancelled.status).toBe(200);
