@@ -16,7 +16,7 @@ import { createFhirEdge, internalError, logUnexpected } from './fhir/http';
 import { withBinaryEdge } from './fhir/binary';
 import { withBulkEdge } from './operations/export-edge';
 import { DEFAULT_BINARY_MAX_BYTES } from './binary-config';
-import { logRequest, requestIdOf } from './request-log';
+import { logRequestOnFinish, requestIdOf } from './request-log';
 import { hl7AdminRoutes } from './hl7-admin-api';
 import type { Hl7Bridge } from '../integrations/hl7v2/bridge';
 import { HttpFront, type HttpSettings } from './http/front';
@@ -119,14 +119,10 @@ export function createApp(options: AppOptions, parts: AuthParts): Express {
 
 function requestLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
-    const started = process.hrtime.bigint();
     const requestId = requestIdOf(req.headers);
     res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
-    res.on('finish', () => {
-      const route = res.locals.route ?? 'unmatched';
-      logRequest(logger, { requestId, method: req.method, route, status: res.statusCode, started });
-    });
+    logRequestOnFinish(logger, req, res, requestId, () => (res.locals.route as string | undefined) ?? 'unmatched');
     next();
   };
 }

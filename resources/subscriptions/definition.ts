@@ -48,6 +48,11 @@ const FHIR_JSON = /^application\/(fhir\+)?json(\s*;.*)?$/;
 /** Hosts a rest-hook may name: a host is allowed when this says so (see subscriptions/endpoints.ts). */
 export type EndpointPolicy = (url: URL) => boolean;
 
+/** Whether a Subscription's criteria name a topic (a URL, Backport IG) rather than a search. */
+export function isTopicCriteria(criteria: string | undefined): criteria is string {
+  return /^https?:\/\//.test(criteria ?? '');
+}
+
 export function readSubscription(subscription: Subscription, allowEndpoint: EndpointPolicy): SubscriptionDefinition {
   const criteria = subscription.criteria;
   if (typeof criteria !== 'string' || criteria.trim() === '') {
@@ -56,8 +61,8 @@ export function readSubscription(subscription: Subscription, allowEndpoint: Endp
       'Subscription.criteria',
     );
   }
-  const topic = /^https?:\/\//.test(criteria) ? subscriptionTopic(criteria) : undefined;
-  if (/^https?:\/\//.test(criteria) && !topic) {
+  const topic = isTopicCriteria(criteria) ? subscriptionTopic(criteria) : undefined;
+  if (isTopicCriteria(criteria) && !topic) {
     throw badRequest(`Unknown subscription topic ${criteria}: see the CapabilityStatement`, 'Subscription.criteria');
   }
   const channel = readChannel(subscription, topic !== undefined, allowEndpoint);

@@ -9,7 +9,7 @@ import { FhirError, badRequest, outcome, tooLarge, unsupportedMediaType } from '
 import { Repository, type RepositoryServices } from '../../resources/repository';
 import type { Authenticator } from '../auth/authenticate';
 import type { Logger } from '../log';
-import { logRequest, requestIdOf } from '../request-log';
+import { logRequestOnFinish, requestIdOf } from '../request-log';
 import { mediaType, parseBody } from './body';
 import type { FhirMethod, FhirRequest } from './context';
 import { header, negotiateContentType, sendFhirResponse, sendOutcome } from './render';
@@ -41,18 +41,7 @@ export function createFhirEdge(options: FhirEdgeOptions): FhirEdge {
     // Until a token says otherwise, the caller is anonymous: refusals are audited with this context.
     const access = { actor: 'anonymous', requestId, ip: req.socket.remoteAddress };
     const context: EdgeContext = { requestId, route: 'unmatched', access };
-    if (logsRequests) {
-      const started = process.hrtime.bigint();
-      res.on('finish', () => {
-        logRequest(logger, {
-          requestId,
-          method: req.method ?? '',
-          route: context.route,
-          status: res.statusCode,
-          started,
-        });
-      });
-    }
+    if (logsRequests) logRequestOnFinish(logger, req, res, requestId, () => context.route);
     handle(options, req, res, path, query, context).catch(async (error: unknown) => {
       req.resume();
       const known = error instanceof FhirError ? error : clientError(error);

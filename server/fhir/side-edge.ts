@@ -7,7 +7,7 @@ import type { FhirError } from '../../resources/errors';
 import type { RepositoryServices } from '../../resources/repository';
 import type { StoredVersion } from '../../resources/store/port';
 import type { Logger } from '../log';
-import { logRequest, requestIdOf } from '../request-log';
+import { logRequestOnFinish, requestIdOf } from '../request-log';
 import type { AuditSubtype } from '../../resources/audit/balp';
 import { auditFailure } from './audit';
 import { internalError, logUnexpected, type FhirEdge } from './http';
@@ -41,18 +41,7 @@ export function sideEdge<T>(
     res.setHeader('X-Request-Id', requestId);
     const access = { actor: 'anonymous', requestId, ip: req.socket.remoteAddress };
     const context: SideContext = { requestId, route: routeOf(target), access };
-    if (logsRequests) {
-      const started = process.hrtime.bigint();
-      res.on('finish', () => {
-        logRequest(logger, {
-          requestId,
-          method: req.method ?? '',
-          route: context.route,
-          status: res.statusCode,
-          started,
-        });
-      });
-    }
+    if (logsRequests) logRequestOnFinish(logger, req, res, requestId, () => context.route);
     serve(target, req, res, query, context).catch((error: unknown) => fail(req, res, context, error, target));
   };
 }

@@ -5,7 +5,7 @@
 // the version that triggered the event, and only when the caller may read it.
 import type { Bundle, OperationDefinition, Resource } from '@medplum/fhirtypes';
 import { FhirError, badRequest, notFound } from '../../resources/errors';
-import type { PayloadContent } from '../../resources/subscriptions/definition';
+import { isTopicCriteria, type PayloadContent } from '../../resources/subscriptions/definition';
 import { notificationBundle, type NotificationEvent } from '../../resources/subscriptions/notification';
 import type { RecordedEvent } from '../../resources/subscriptions/state';
 import type { FhirRequest, FhirResponse } from '../fhir/context';
@@ -27,7 +27,7 @@ async function eventsHandler(request: FhirRequest): Promise<FhirResponse> {
   const bundle: Bundle = notificationBundle({
     baseUrl: request.baseUrl,
     subscriptionId: id,
-    ...(/^https?:\/\//.test(subscription.criteria ?? '') ? { topic: subscription.criteria } : {}),
+    ...(isTopicCriteria(subscription.criteria) ? { topic: subscription.criteria } : {}),
     status: state.status,
     type: 'query-event',
     eventsSinceStart: state.eventsSinceStart,

@@ -4,6 +4,7 @@
 import type { Bundle, OperationDefinition } from '@medplum/fhirtypes';
 import { badRequest, notFound } from '../../resources/errors';
 import { statusResource } from '../../resources/subscriptions/notification';
+import { isTopicCriteria } from '../../resources/subscriptions/definition';
 import type { FhirRequest, FhirResponse } from '../fhir/context';
 import { stringParameters, type FhirOperation } from './operation';
 
@@ -24,7 +25,7 @@ async function statusHandler(request: FhirRequest): Promise<FhirResponse> {
     const resource = statusResource({
       baseUrl: request.baseUrl,
       subscriptionId,
-      ...(/^https?:\/\//.test(subscription.criteria ?? '') ? { topic: subscription.criteria } : {}),
+      ...(isTopicCriteria(subscription.criteria) ? { topic: subscription.criteria } : {}),
       status: state.status,
       type: 'query-status',
       eventsSinceStart: state.eventsSinceStart,
