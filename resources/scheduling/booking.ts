@@ -18,6 +18,10 @@ const MAX_SLOTS = 20;
 /** What `$hold` or `$book` is given: a proposed Appointment (from `$find`), or one the server holds. */
 export type AppointmentInput = { resource: Appointment } | { reference: string };
 
+/** An Appointment or Slot as read from the store: with its id and version. */
+export type StoredAppointment = Appointment & { id: string; meta?: { versionId?: string } };
+type StoredSlot = Slot & { id: string; meta: { versionId: string } };
+
 export interface BookingResult {
   appointment: StoredVersion;
   /** Slots this call released (a cancellation or a move), free again. */
@@ -89,10 +93,9 @@ export async function bookAppointment(
 async function appointmentOf(
   tx: Repository,
   input: AppointmentInput,
-): Promise<{ appointment: Appointment; existing?: Appointment & { id: string } }> {
+): Promise<{ appointment: Appointment; existing?: StoredAppointment }> {
   if ('reference' in input) {
-    const id = localId(input.reference, 'Appointment', 'appointment-reference');
-    const existing = JSON.parse((await tx.read('Appointment', id)).json as string) as Appointment & { id: string };
+    const existing = await readAppointment(tx, localId(input.reference, 'Appointment', 'appointment-reference'));
     return { appointment: existing, existing };
   }
   const appointment = input.resource;
@@ -100,32 +103,33 @@ async function appointmentOf(
     throw badRequest('appointment-resource must be an Appointment', 'appointment-resource');
   }
   if (appointment.id === undefined) return { appointment };
-  const existing = JSON.parse((await tx.read('Appointment', appointment.id)).json as string) as Appointment & {
-    id: string;
-  };
-  return { appointment, existing };
+  return { appointment, existing: await readAppointment(tx, appointment.id) };
+}
+
+async function readAppointment(repo: Repository, id: string): Promise<StoredAppointment> {
+  return JSON.parse((await repo.read('Appointment', id)).json as string) as StoredAppointment;
+}
+
+/** Slots are read by the server (the caller may not read them), not disclosed, so not audited as reads. */
+async function readSlot(server: Repository, id: string): Promise<StoredSlot> {
+  return JSON.parse((await server.read('Slot', id, { internal: true })).json as string) as StoredSlot;
 }
 
 /** Reads the appointment's slots, each of which must be available to it; stale holds of others are cancelled. */
 async function takeSlots(
   tx: Repository,
   appointment: Appointment,
-  existing: (Appointment & { id: string }) | undefined,
+  existing: StoredAppointment | undefined,
   now: number,
-): Promise<(Slot & { id: string; meta: { versionId: string } })[]> {
+): Promise<StoredSlot[]> {
   const ids = slotIds(appointment);
   if (ids.length === 0) throw badRequest('The appointment names no slot', 'Appointment.slot');
   if (ids.length > MAX_SLOTS) throw badRequest(`An appointment takes at most ${MAX_SLOTS} slots`, 'Appointment.slot');
   const server = tx.asServer();
   const own = new Set(existing?.status === 'booked' ? slotIds(existing) : []);
   const slots = [];
-  const readSlot = async (id: string) =>
-    JSON.parse((await server.read('Slot', id, { internal: true })).json as string) as Slot & {
-      id: string;
-      meta: { versionId: string };
-    };
   for (const id of ids) {
-    let slot = await readSlot(id);
+    let slot = await readSlot(server, id);
     const holder = holderOf(slot);
     const mine = own.has(id) || (existing !== undefined && holder === `Appointment/${existing.id}`);
     if (!mine && !isFree(slot, now)) {
@@ -134,7 +138,7 @@ async function takeSlots(
     if (!mine && slot.status === 'busy-tentative' && holder) {
       // Cancelling the lapsed appointment frees the slot (release-on-cancel.ts): take the slot as it is now.
       await cancelLapsedHold(server, holder);
-      slot = await readSlot(id);
+      slot = await readSlot(server, id);
     }
     slots.push(slot);
   }
@@ -164,18 +168,13 @@ async function cancelLapsedHold(server: Repository, holder: string): Promise<voi
 }
 
 /** Frees the slots the existing appointment held or had booked, except those in `keep`. */
-export async function releaseSlots(
-  tx: Repository,
-  existing: Appointment & { id: string },
-  keep: string[],
-): Promise<string[]> {
+export async function releaseSlots(tx: Repository, existing: StoredAppointment, keep: string[]): Promise<string[]> {
   if (!['booked', 'pending', 'arrived', 'checked-in'].includes(existing.status)) return [];
   const server = tx.asServer();
   const released: string[] = [];
   for (const id of slotIds(existing).filter((s) => !keep.includes(s))) {
-    const stored = await server.read('Slot', id, { internal: true }).catch(() => undefined);
-    if (!stored?.json) continue;
-    const slot = JSON.parse(stored.json) as Slot & { id: string; meta: { versionId: string } };
+    const slot = await readSlot(server, id).catch(() => undefined);
+    if (!slot) continue;
     const taken = slot.status === 'busy' || holderOf(slot) === `Appointment/${existing.id}`;
     if (!taken) continue;
     await writeSlot(tx, extended({ ...slot, status: 'free' }, withoutHold(slot.extension)));
@@ -184,7 +183,7 @@ export async function releaseSlots(
   return released;
 }
 
-async function writeSlot(tx: Repository, slot: Slot & { id: string; meta: { versionId: string } }): Promise<void> {
+async function writeSlot(tx: Repository, slot: StoredSlot): Promise<void> {
   const { meta: _meta, ...rest } = slot;
   await tx.asServer().update('Slot', slot.id, rest as Slot, { ifMatch: Number(slot.meta.versionId) });
 }
@@ -192,7 +191,7 @@ async function writeSlot(tx: Repository, slot: Slot & { id: string; meta: { vers
 async function save(
   tx: Repository,
   appointment: Appointment,
-  existing: (Appointment & { id: string }) | undefined,
+  existing: StoredAppointment | undefined,
 ): Promise<StoredVersion> {
   const { meta, ...rest } = appointment;
   if (!existing) {

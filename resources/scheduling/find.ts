@@ -57,17 +57,16 @@ export async function findAppointments(repo: Repository, input: FindInput, now =
 
 /** The ids of the active schedules that meet every kind of criterion given. */
 async function candidateSchedules(repo: Repository, input: FindInput): Promise<Map<string, Schedule>> {
+  // Each group: the alternative Schedule searches for one kind of criterion (on the Schedule, or its role).
   const groups: SearchParamPairs[][] = [];
-  const role = (param: string, values: string[]): SearchParamPairs[] => [
-    [['actor', values.join(',')]],
-    [[`actor:PractitionerRole.${param}`, values.join(',')]],
-  ];
-  if (input.specialty.length)
-    groups.push([[['specialty', input.specialty.join(',')]], ...role('specialty', input.specialty).slice(1)]);
-  if (input.practitioner.length) groups.push(role('practitioner', input.practitioner));
-  if (input.location.length) groups.push(role('location', input.location));
-  if (input.organization.length) groups.push(role('organization', input.organization).slice(1));
-  if (input.visitType.length) groups.push([[['service-type', input.visitType.join(',')]]]);
+  const own = (param: string, values: string[]): SearchParamPairs => [[param, values.join(',')]];
+  const ofRole = (param: string, values: string[]) => own(`actor:PractitionerRole.${param}`, values);
+  const { specialty, practitioner, location, organization, visitType } = input;
+  if (specialty.length) groups.push([own('specialty', specialty), ofRole('specialty', specialty)]);
+  if (practitioner.length) groups.push([own('actor', practitioner), ofRole('practitioner', practitioner)]);
+  if (location.length) groups.push([own('actor', location), ofRole('location', location)]);
+  if (organization.length) groups.push([ofRole('organization', organization)]);
+  if (visitType.length) groups.push([own('service-type', visitType)]);
   if (groups.length === 0) groups.push([[]]);
   let result: Map<string, Schedule> | undefined;
   for (const alternatives of groups) {

@@ -3,7 +3,7 @@
 // counts: writing an already cancelled appointment again frees nothing another booking may have taken since.
 import type { Appointment, Resource } from '@medplum/fhirtypes';
 import type { WriteEffect } from '../repository';
-import { releaseSlots } from './booking';
+import { releaseSlots, type StoredAppointment } from './booking';
 
 const CANCELLED = new Set(['cancelled', 'entered-in-error']);
 
@@ -13,7 +13,7 @@ export const releaseSlotsOnCancel: WriteEffect = {
     if (!CANCELLED.has((resource as Appointment).status)) return;
     const before = await server.read('Appointment', id, { internal: true }).catch(() => undefined);
     if (!before?.json || before.deleted) return;
-    const previous = JSON.parse(before.json) as Appointment & { id: string };
+    const previous = JSON.parse(before.json) as StoredAppointment;
     await releaseSlots(server, previous, []);
   },
 };

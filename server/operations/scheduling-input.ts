@@ -1,18 +1,10 @@
 // Reading the scheduling operations' inputs, from the URL or from a Parameters body alike: date-times, tokens
 // (`system|code`), references (`Type/id`), and the appointment `$hold` and `$book` act on.
-import type { Appointment, Parameters, ParametersParameter } from '@medplum/fhirtypes';
+import type { Appointment } from '@medplum/fhirtypes';
 import { badRequest } from '../../resources/errors';
 import type { AppointmentInput } from '../../resources/scheduling/booking';
 import type { FhirRequest } from '../fhir/context';
-
-function bodyParameters(request: FhirRequest, name: string): ParametersParameter[] {
-  const body = request.body as Parameters | undefined;
-  return body?.resourceType === 'Parameters' ? (body.parameter ?? []).filter((p) => p.name === name) : [];
-}
-
-function queryValues(request: FhirRequest, name: string): string[] {
-  return request.query.filter(([n]) => n === name).map(([, v]) => v);
-}
+import { bodyParameters, queryValues } from './operation';
 
 /** An instant from a dateTime or date (a date alone is midnight UTC); undefined when absent. */
 export function instantParameter(request: FhirRequest, name: string): number | undefined {

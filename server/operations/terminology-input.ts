@@ -5,6 +5,7 @@ import type { CodeableConcept, Coding, Parameters, ParametersParameter, Resource
 import { badRequest } from '../../resources/errors';
 import type { CodingToValidate } from '../../resources/terminology/validate-code';
 import type { FhirRequest } from '../fhir/context';
+import { queryValues } from './operation';
 
 const BOOLEANS: Record<string, boolean> = { true: true, false: false };
 const INTEGER = /^-?\d+$/;
@@ -98,7 +99,7 @@ export class TerminologyInput {
   }
 
   private queryValue(name: string): string | undefined {
-    const values = this.request.query.filter(([n]) => n === name).map(([, v]) => v);
+    const values = queryValues(this.request, name);
     if (values.length > 1) throw badRequest(`Parameter ${name} may be given only once`, name);
     return values[0];
   }
