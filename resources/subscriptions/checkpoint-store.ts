@@ -19,15 +19,29 @@ export class CheckpointStore {
 
   constructor(private readonly store: ResourceStore) {}
 
-  /** The latest checkpoint saved; undefined when there is none (or the store keeps no blobs). */
+  /**
+   * The latest checkpoint saved, to write after; undefined when there is none (or the store keeps no blobs).
+   * Only the delivering node reads it this way: the next write numbers on from it.
+   */
   async read(): Promise<DeliveryCheckpoint | undefined> {
+    const latest = await this.latest();
+    this.sequence = latest?.sequence ?? 0;
+    return latest && readCheckpoint(latest.checkpoint);
+  }
+
+  /** The latest checkpoint saved, for a node that does not deliver (what it reads changes no numbering). */
+  async peek(): Promise<DeliveryCheckpoint | undefined> {
+    const latest = await this.latest();
+    return latest && readCheckpoint(latest.checkpoint);
+  }
+
+  private async latest(): Promise<Saved | undefined> {
     let latest: Saved | undefined;
     for (const key of SLOTS) {
       const saved = parse(await this.store.readBinaryData?.(key, VERSION));
       if (saved && (!latest || saved.sequence > latest.sequence)) latest = saved;
     }
-    this.sequence = latest?.sequence ?? 0;
-    return latest && readCheckpoint(latest.checkpoint);
+    return latest;
   }
 
   /** Durable when this resolves. */

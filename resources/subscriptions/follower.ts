@@ -77,7 +77,7 @@ export class Follower {
     if (this.engine.delivering() || this.engine.stopped()) return Promise.resolve();
     this.refreshing ??= (async () => {
       await this.engine.loadSubscriptions();
-      const checkpoint = await this.engine.checkpoints.read();
+      const checkpoint = await this.engine.checkpoints.peek();
       if (!checkpoint || this.engine.delivering()) return;
       for (const active of this.engine.active.values()) {
         const progress = checkpoint.subscriptions[active.id];

@@ -42,16 +42,6 @@ export function indexSeekOf(condition: Condition): IndexSeek | undefined {
   return undefined;
 }
 
-/** Index rows a seek would walk, counted up to `cap`: the cheapest of several seeks drives the page. */
-export function seekRowsSql(seek: IndexSeek, pid: number, cap: number): Sql {
-  const table = INDEX_TABLES[seek.indexType].table;
-  const own = equalities(seek, pid, 'd');
-  return {
-    text: `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} d INDEXED BY ${table}_value WHERE ${own.text} ${limit(cap)})`,
-    params: own.params,
-  };
-}
-
 function equalities(seek: IndexSeek, pid: number, alias: string): Sql {
   return {
     text: [`${alias}.pid = ?`, ...seek.columns.map(([c, v]) => `${alias}.${c} ${v === null ? 'IS NULL' : '= ?'}`)].join(

@@ -1,6 +1,7 @@
 // How many index rows a selective token or reference condition matches, counted up to a cap on its value index.
-// A search with several selective conditions lists the rows of the one with the fewest and checks the others
-// per row: listing a broad one (`status=free` over a year of slots) would cost a pass over all its rows.
+// Of several selective conditions, the one with the fewest rows drives an unsorted page (driven-page.ts), or is
+// the one listed in a sorted search, the others being checked per row: listing a broad one (`status=free` over
+// a year of slots) would cost a pass over all its rows.
 import type { Condition } from '../../search/query';
 import { limit, type Sql } from './sql';
 

@@ -18,7 +18,7 @@ import { INDEX_TABLES, type IndexType } from './schema';
 import type { ParamIds } from './param-ids';
 import { compositeMembers, storedCodes, type ParameterUnions } from '../../search/unions';
 import type { Cursor, CursorKey } from './cursor';
-import { drivenPage, indexSeekOf, seekRowsSql, type IndexSeek } from './driven-page';
+import { drivenPage, indexSeekOf, type IndexSeek } from './driven-page';
 import { nearSql } from './search-near';
 import { rowEstimateSql } from './row-estimate';
 import { limit, type Sql } from './sql';
@@ -137,7 +137,7 @@ export class SearchCompiler {
       candidates.length === 1
         ? candidates[0]
         : candidates
-            .map((c) => ({ ...c, rows: this.countRows!(seekRowsSql(c.seek, c.pid, SEEK_ESTIMATE_CAP)) }))
+            .map((c) => ({ ...c, rows: this.countRows!(rowEstimateSql(c.seek.condition, c.pid, SEEK_ESTIMATE_CAP)!) }))
             .reduce((a, b) => (b.rows < a.rows ? b : a));
     const rest = this.where(query, { except: best.seek.condition, probe: true });
     return drivenPage(best.seek, best.pid, rest, cursor, query.count);
