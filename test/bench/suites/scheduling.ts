@@ -61,19 +61,9 @@ async function runSchedulingSuite(options: BenchOptions): Promise<SuiteReport> {
     const generation = await generateYear(pool.connections, fhir.target, practitioners, start);
     progress(`${generation.slots} slots in ${fixed(generation.ms / 1000, 1)} s; measuring $find + $book`);
     const rng = new Random(options.seed);
-    const ours = await clerks(
-      pool.connections,
-      options,
-      (c, i) => operationsBooking(c, fhir.target, i, start, rng),
-      practitioners,
-    );
+    const ours = await clerks(pool.connections, options, operationsBooking(fhir.target, start, rng), practitioners);
     progress('measuring the ceiling: plain Slot search + transaction Bundle');
-    const bare = await clerks(
-      pool.connections,
-      options,
-      (c, i) => plainBooking(c, fhir.target, i, start, rng),
-      practitioners,
-    );
+    const bare = await clerks(pool.connections, options, plainBooking(fhir.target, start, rng), practitioners);
     return report(options, fhir, generation, ours, bare);
   } catch (err) {
     throw new Error(`${(err as Error).message}\nserver output:\n${fhir.server.recentOutput()}`, { cause: err });
@@ -181,7 +171,7 @@ type Attempt = (
 async function clerks(
   connections: Connection[],
   options: BenchOptions,
-  attemptFor: (connection: Connection, index: number) => Attempt,
+  attempt: Attempt,
   practitioners: number,
 ): Promise<Booking> {
   const find = new LoadRecorder();
@@ -190,7 +180,6 @@ async function clerks(
     const deadline = performance.now() + durationMs;
     await Promise.all(
       connections.map(async (connection, index) => {
-        const attempt = attemptFor(connection, index);
         const mine = Array.from({ length: practitioners }, (_, p) => p).filter((p) => p % connections.length === index);
         for (let turn = 0; performance.now() < deadline && mine.length > 0; turn++) {
           const result = await attempt(connection, mine[turn % mine.length]);
@@ -231,14 +220,8 @@ async function timed(connection: Connection, spec: RequestSpec) {
   return { ms: performance.now() - at, status: response.status, body: response.body.toString('utf8') };
 }
 
-function operationsBooking(
-  connection: Connection,
-  target: Target,
-  _index: number,
-  start: number,
-  rng: Random,
-): Attempt {
-  return async (_c, practitioner) => {
+function operationsBooking(target: Target, start: number, rng: Random): Attempt {
+  return async (connection, practitioner) => {
     const { from, to } = windowOf(start, rng);
     const query = `start=${from}&end=${to}&practitioner=Practitioner/pr${practitioner}&_count=1`;
     const found = await timed(connection, get(`${target.basePath}/Appointment/$find?${query}`));
@@ -256,8 +239,8 @@ function operationsBooking(
   };
 }
 
-function plainBooking(connection: Connection, target: Target, _index: number, start: number, rng: Random): Attempt {
-  return async (_c, practitioner) => {
+function plainBooking(target: Target, start: number, rng: Random): Attempt {
+  return async (connection, practitioner) => {
     const { from, to } = windowOf(start, rng);
     const query = `schedule=Schedule/sched${practitioner}&status=free&start=ge${from}&start=lt${to}&_sort=start&_count=1`;
     const found = await timed(connection, get(`${target.basePath}/Slot?${query}`));
